@@ -1,0 +1,343 @@
+"""Write paths for the catalog: one function per state change (see STYLE.md).
+
+Every function checks who may act, locks the row it changes, and records history with the actor.
+"""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from catalog import release_store
+from catalog.models import DataItem, Method, Release, Resource, SharingType
+from catalog.release_validation import validate, typed_rows
+from govshare.exceptions import DomainError, IllegalTransition, PayloadTooLarge
+from rights.models import Department
+from rights.permissions import can_manage_resource, is_steward_of
+
+RESOURCE_FIELDS = (
+    "identifier",
+    "title",
+    "abstract",
+    "classification",
+    "management_right_holder",
+    "format",
+    "sharing_type",
+    "sharing_conditions",
+    "not_shareable_reason",
+    "not_shareable_law",
+    "collection_legal_basis",
+    "update_cycle",
+)
+ITEM_FIELDS = ("name", "type", "description", "sensitivity", "required")
+OWNER_PERMISSIONS = ("change_resource", "publish_resource", "upload_release")
+
+
+class ReleaseRejected(DomainError):
+    """The file failed validation; ``report`` lists the problems by line and column."""
+
+    status_code = 400
+
+    def __init__(self, report):
+        self.report = report
+        count = len(report["errors"])
+        more = _(" (and more; only the first %(n)d are listed)") % {"n": count} if (
+            report["error_count_capped"]) else ""
+        super().__init__(
+            _("The file was refused: %(count)d problem(s) found%(more)s. Nothing was changed.")
+            % {"count": count, "more": more}
+        )
+        self.extra = {"report": report}
+
+
+def _check_sharing_rules(data, methods):
+    """The cross-field rules of a catalog entry, as ValidationError by field."""
+    errors = {}
+    sharing_type = data.get("sharing_type")
+    if sharing_type == SharingType.CONDITIONAL and not data.get("sharing_conditions", "").strip():
+        errors["sharing_conditions"] = _("A conditional resource must state its conditions.")
+    if sharing_type == SharingType.NOT_SHAREABLE:
+        if not data.get("not_shareable_reason", "").strip():
+            errors["not_shareable_reason"] = _("Say why the resource cannot be shared.")
+        if not data.get("not_shareable_law", "").strip():
+            errors["not_shareable_law"] = _("Name the law that forbids sharing it.")
+        if methods:
+            errors["methods"] = _("A resource that is not shareable allows no sharing method.")
+    elif not methods:
+        errors["methods"] = _("Choose at least one sharing method.")
+    unknown = set(methods) - set(Method.values)
+    if unknown:
+        errors["methods"] = _("Unknown sharing method(s): %(m)s.") % {"m": ", ".join(sorted(unknown))}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_items(items):
+    errors = []
+    seen = set()
+    for index, item in enumerate(items, start=1):
+        name = item.get("name", "")
+        if name in seen:
+            errors.append(_("Item %(n)d: the name %(name)s is used twice.") % {"n": index, "name": name})
+        seen.add(name)
+        probe = DataItem(resource_id=0, **{k: item.get(k) for k in ITEM_FIELDS if k in item})
+        try:
+            probe.full_clean(exclude=["resource", "position"], validate_unique=False)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.extend(
+                    _("Item %(n)d (%(field)s): %(message)s")
+                    % {"n": index, "field": field, "message": m}
+                    for m in messages
+                )
+    if errors:
+        raise ValidationError({"data_items": errors})
+
+
+def _normal_items(items):
+    """Items as plain dicts with every field present, in the given order."""
+    return [
+        {
+            "name": (item.get("name") or "").strip(),
+            "type": item.get("type"),
+            "description": (item.get("description") or "").strip(),
+            "sensitivity": item.get("sensitivity"),
+            "required": bool(item.get("required", False)),
+        }
+        for item in items
+    ]
+
+
+def _search_text(resource, items):
+    parts = [resource.identifier, resource.title, resource.abstract, resource.classification]
+    for item in items:
+        parts.append(item["name"].replace("_", " "))
+        parts.append(item["name"])
+        parts.append(item.get("description", ""))
+    return "\n".join(p for p in parts if p)
+
+
+def _apply(resource, data, methods):
+    for field in RESOURCE_FIELDS:
+        if field in data:
+            setattr(resource, field, data[field])
+    for method, field in Resource.METHOD_FIELDS.items():
+        setattr(resource, field, method in methods)
+
+
+def _replace_items(resource, items, actor):
+    """Make the resource's items exactly ``items`` (matched by name), keeping history per item."""
+    existing = {item.name: item for item in resource.data_items.all()}
+    wanted = set()
+    for position, data in enumerate(items):
+        wanted.add(data["name"])
+        item = existing.get(data["name"]) or DataItem(resource=resource, name=data["name"])
+        changed = item.pk is None or item.position != position or any(
+            getattr(item, k) != data.get(k, getattr(item, k)) for k in ITEM_FIELDS
+        )
+        if changed:
+            for key in ITEM_FIELDS:
+                if key in data:
+                    setattr(item, key, data[key])
+            item.position = position
+            item._history_user = actor
+            item.save()
+    for name, item in existing.items():
+        if name not in wanted:
+            item._history_user = actor
+            item.delete()
+
+
+def _resolve_related(resource, related):
+    if related is None:
+        return
+    ids = {r.pk for r in related} - {resource.pk}
+    resource.related_resources.set(ids)
+
+
+@transaction.atomic
+def resource_create(*, actor, owner_department, data, methods, items, related=None):
+    """Create a draft entry owned by ``owner_department``; only its stewards may.
+
+    The owning department's group receives the object permissions to edit, publish and upload.
+    """
+    if not is_steward_of(actor, owner_department.pk):
+        raise PermissionDenied(_("Only a data steward of %(dept)s can create its resources.") % {
+            "dept": owner_department.code})
+    data = dict(data)
+    items = _normal_items(items)
+    if not data.get("management_right_holder"):
+        data["management_right_holder"] = _default_management_holder()
+    resource = Resource(owner_department=owner_department)
+    _apply(resource, data, methods)
+    resource.full_clean(exclude=["related_resources"])
+    _check_sharing_rules(data | {"sharing_type": resource.sharing_type}, methods)
+    _check_items(items)
+    resource.search_text = _search_text(resource, items)
+    resource._history_user = actor
+    resource.save()
+    _replace_items(resource, items, actor)
+    _resolve_related(resource, related)
+    for perm in OWNER_PERMISSIONS:
+        assign_perm(f"catalog.{perm}", owner_department.group, resource)
+    return resource
+
+
+def _default_management_holder():
+    holder = Department.objects.filter(kind=Department.Kind.OFFICE, is_active=True).first()
+    if holder is None:
+        raise ValidationError(
+            {"management_right_holder": _("No data management office exists; name the holder.")}
+        )
+    return holder
+
+
+def _locked_for_steward(actor, resource, perm):
+    resource = Resource.objects.select_for_update().get(pk=resource.pk)
+    if not can_manage_resource(actor, resource, perm):
+        raise PermissionDenied(
+            _("Only a data steward of %(dept)s can do this.") % {
+                "dept": resource.owner_department.code}
+        )
+    return resource
+
+
+@transaction.atomic
+def resource_update(*, actor, resource, data, methods=None, items=None, related=None):
+    """Change a draft or published entry. A change to a published entry raises its version."""
+    resource = _locked_for_steward(actor, resource, "catalog.change_resource")
+    if resource.status == Resource.Status.RETIRED:
+        raise IllegalTransition(_("A retired resource can no longer be changed."))
+    if methods is None:
+        methods = resource.methods
+    current_items = [
+        {k: getattr(i, k) for k in ITEM_FIELDS} for i in resource.data_items.all()
+    ]
+    items = current_items if items is None else _normal_items(items)
+    before = {f: getattr(resource, f) for f in RESOURCE_FIELDS} | {"methods": resource.methods}
+    _apply(resource, data, methods)
+    resource.full_clean(exclude=["related_resources"])
+    merged = {f: getattr(resource, f) for f in RESOURCE_FIELDS}
+    _check_sharing_rules(merged, methods)
+    _check_items(items)
+    if resource.status == Resource.Status.PUBLISHED and not items:
+        raise ValidationError({"data_items": _("A published resource needs at least one item.")})
+    after = merged | {"methods": resource.methods}
+    items_changed = items != current_items
+    related_before = set(resource.related_resources.values_list("pk", flat=True))
+    related_changed = related is not None and {r.pk for r in related} - {resource.pk} != related_before
+    if before == after and not items_changed and not related_changed:
+        return resource  # nothing to record
+    if resource.status == Resource.Status.PUBLISHED:
+        resource.version += 1
+    resource.search_text = _search_text(resource, items)
+    resource._history_user = actor
+    resource.save()
+    _replace_items(resource, items, actor)
+    _resolve_related(resource, related)
+    return resource
+
+
+@transaction.atomic
+def resource_publish(*, actor, resource):
+    """Draft → published. The entry must have data items and complete sharing metadata."""
+    resource = _locked_for_steward(actor, resource, "catalog.publish_resource")
+    if resource.status != Resource.Status.DRAFT:
+        raise IllegalTransition(
+            _("Only a draft can be published; this resource is %(status)s.") % {
+                "status": resource.get_status_display()}
+        )
+    if not resource.data_items.exists():
+        raise ValidationError({"data_items": _("Add at least one data item before publishing.")})
+    resource.status = Resource.Status.PUBLISHED
+    resource.published_at = timezone.now()
+    resource._history_user = actor
+    resource._change_reason = "published"
+    resource.save()
+    return resource
+
+
+@transaction.atomic
+def resource_retire(*, actor, resource, reason):
+    """Published → retired, with the reason on record. Retired entries stay readable."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Give the reason for retiring the resource.")})
+    resource = _locked_for_steward(actor, resource, "catalog.publish_resource")
+    if resource.status != Resource.Status.PUBLISHED:
+        raise IllegalTransition(
+            _("Only a published resource can be retired; this one is %(status)s.") % {
+                "status": resource.get_status_display()}
+        )
+    resource.status = Resource.Status.RETIRED
+    resource.retired_at = timezone.now()
+    resource._history_user = actor
+    resource._change_reason = f"retired: {reason.strip()}"[:100]
+    resource.save()
+    return resource
+
+
+def release_ingest(*, actor, resource, upload):
+    """Validate ``upload`` against the resource's items and, if it is clean, store it.
+
+    A refused file raises ``ReleaseRejected`` with a row-level report and changes nothing; a file
+    over ``RELEASE_MAX_BYTES`` raises ``PayloadTooLarge`` before it is read. An accepted file
+    becomes release n+1 with its SHA-256, row count, report and a typed table of its rows.
+    """
+    if not can_manage_resource(actor, resource, "catalog.upload_release"):
+        raise PermissionDenied(_("Only a data steward of %(dept)s can upload releases.") % {
+            "dept": resource.owner_department.code})
+    if resource.status == Resource.Status.RETIRED:
+        raise IllegalTransition(_("A retired resource takes no new releases."))
+    limit = settings.RELEASE_MAX_BYTES
+    if upload.size > limit:
+        raise PayloadTooLarge(
+            _("The file is %(size)d bytes; the limit is %(limit)d bytes.") % {
+                "size": upload.size, "limit": limit}
+        )
+    columns = [
+        {"name": i.name, "type": i.type, "required": i.required}
+        for i in resource.data_items.all()
+    ]
+    if not columns:
+        raise ValidationError(_("Define the resource's data items before uploading a release."))
+    # Validation reads the whole file outside any transaction: no lock is held meanwhile.
+    report = validate(upload, columns, max_errors=settings.RELEASE_MAX_ERRORS)
+    if not report.ok:
+        raise ReleaseRejected(report.as_dict())
+    stored_name = None
+    try:
+        with transaction.atomic():
+            resource = Resource.objects.select_for_update().get(pk=resource.pk)
+            if resource.status == Resource.Status.RETIRED:
+                raise IllegalTransition(_("A retired resource takes no new releases."))
+            sequence = (resource.releases.aggregate(n=Max("sequence"))["n"] or 0) + 1
+            table = release_store.table_name_for(resource.pk, sequence)
+            release = Release(
+                resource=resource,
+                sequence=sequence,
+                original_name=(upload.name or "release.csv")[:255],
+                size_bytes=report.size_bytes,
+                sha256=report.sha256,
+                row_count=report.row_count,
+                columns=columns,
+                report=report.as_dict(),
+                table_name=table,
+                uploaded_by=actor,
+            )
+            release_store.create_table(table, columns)
+            release_store.load_rows(table, columns, typed_rows(upload, columns))
+            upload.seek(0)
+            release.file.save(release.original_name, upload, save=False)
+            stored_name = release.file.name
+            release._history_user = actor
+            release.save()
+    except BaseException:
+        # Files are not transactional: a rolled-back release leaves no file behind.
+        if stored_name:
+            default_storage.delete(stored_name)
+        raise
+    return release

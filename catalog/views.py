@@ -1,0 +1,210 @@
+"""Catalog pages. Views parse input, call one service or selector, and render."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from catalog import selectors, services
+from catalog.filters import ResourceFilter
+from catalog.forms import (
+    DataItemFormSet,
+    ReleaseUploadForm,
+    ResourceForm,
+    RetireForm,
+    items_from_formset,
+)
+from catalog.models import Resource
+from govshare.exceptions import DomainError
+from govshare.forms import add_service_errors
+from rights.permissions import can_manage_resource, steward_departments
+
+PAGE_SIZE = 25
+
+
+def _resource_for_steward(request, pk, perm="catalog.change_resource"):
+    """The resource if visible (404 otherwise) and manageable by the user (403 otherwise)."""
+    resource = selectors.resource_for_user(request.user, pk)
+    if not can_manage_resource(request.user, resource, perm):
+        raise PermissionDenied(_("Only the owning department's data stewards can do this."))
+    return resource
+
+
+def resource_list(request):
+    filterset = ResourceFilter(request.GET or None, queryset=selectors.catalog_queryset(request.user))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "catalog/resource_list.html",
+        {
+            "filterset": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "can_create": steward_departments(request.user).exists(),
+        },
+    )
+
+
+def resource_detail(request, pk):
+    resource = selectors.resource_for_user(request.user, pk)
+    return render(
+        request,
+        "catalog/resource_detail.html",
+        {
+            "resource": resource,
+            "items": resource.data_items.all(),
+            "releases": selectors.releases_of(resource),
+            "related": resource.related_resources.filter(status=Resource.Status.PUBLISHED),
+            "can_manage": can_manage_resource(request.user, resource),
+            "retire_form": RetireForm(),
+        },
+    )
+
+
+def _related_choices(user, resource=None):
+    queryset = selectors.resources_visible_to(user).order_by("title")
+    return queryset.exclude(pk=resource.pk) if resource else queryset
+
+
+def _item_initial(resource):
+    return [
+        {k: getattr(i, k) for k in ("name", "type", "description", "sensitivity", "required")}
+        for i in resource.data_items.all()
+    ]
+
+
+def resource_create(request):
+    owners = steward_departments(request.user)
+    if not owners.exists():
+        raise PermissionDenied(_("Only data stewards can create catalog entries."))
+    form = ResourceForm(
+        request.POST or None, owner_choices=owners, related_choices=_related_choices(request.user)
+    )
+    formset = DataItemFormSet(request.POST or None, prefix="items")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            resource = services.resource_create(
+                actor=request.user,
+                owner_department=form.cleaned_data["owner_department"],
+                data=form.service_data(),
+                methods=form.cleaned_data["methods"],
+                items=items_from_formset(formset),
+                related=form.cleaned_data["related_resources"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Draft %(id)s created.") % {"id": resource.identifier})
+            return redirect("catalog:resource_detail", pk=resource.pk)
+    return render(
+        request,
+        "catalog/resource_form.html",
+        {"form": form, "formset": formset, "resource": None},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def resource_edit(request, pk):
+    resource = _resource_for_steward(request, pk)
+    form = ResourceForm(
+        request.POST or None,
+        instance=resource,
+        owner_choices=steward_departments(request.user),
+        related_choices=_related_choices(request.user, resource),
+    )
+    formset = DataItemFormSet(
+        request.POST or None, prefix="items", initial=_item_initial(resource)
+    )
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            services.resource_update(
+                actor=request.user,
+                resource=resource,
+                data=form.service_data(),
+                methods=form.cleaned_data["methods"],
+                items=items_from_formset(formset),
+                related=form.cleaned_data["related_resources"],
+            )
+        except (ValidationError, DomainError) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("catalog:resource_detail", pk=resource.pk)
+    return render(
+        request,
+        "catalog/resource_form.html",
+        {"form": form, "formset": formset, "resource": resource},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def resource_publish(request, pk):
+    resource = _resource_for_steward(request, pk, "catalog.publish_resource")
+    try:
+        services.resource_publish(actor=request.user, resource=resource)
+    except (ValidationError, DomainError) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, _("The resource is published."))
+    return redirect("catalog:resource_detail", pk=resource.pk)
+
+
+@require_POST
+def resource_retire(request, pk):
+    resource = _resource_for_steward(request, pk, "catalog.publish_resource")
+    form = RetireForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for retiring the resource."))
+        return redirect("catalog:resource_detail", pk=resource.pk)
+    try:
+        services.resource_retire(
+            actor=request.user, resource=resource, reason=form.cleaned_data["reason"]
+        )
+    except (ValidationError, DomainError) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, _("The resource is retired."))
+    return redirect("catalog:resource_detail", pk=resource.pk)
+
+
+def release_upload(request, pk):
+    resource = _resource_for_steward(request, pk, "catalog.upload_release")
+    form = ReleaseUploadForm(request.POST or None, request.FILES or None)
+    report, status = None, 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                release = services.release_ingest(
+                    actor=request.user, resource=resource, upload=form.cleaned_data["file"]
+                )
+            except services.ReleaseRejected as exc:
+                report = exc.report
+                form.add_error("file", str(exc.message))
+            except (ValidationError, DomainError) as exc:
+                status = getattr(exc, "status_code", 400)
+                add_service_errors(form, exc, field="file")
+            else:
+                messages.success(
+                    request,
+                    _("Release %(n)d accepted: %(rows)d rows.")
+                    % {"n": release.sequence, "rows": release.row_count},
+                )
+                return redirect("catalog:resource_detail", pk=resource.pk)
+    return render(
+        request,
+        "catalog/release_form.html",
+        {"resource": resource, "form": form, "report": report},
+        status=status,
+    )
+
+
+def _message(exc):
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(getattr(exc, "message", exc))
