@@ -74,7 +74,6 @@ class ResourceAdmin(ReadOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
     inlines = [DataItemInline]
 
 
-
 @admin.register(DataItem)
 class DataItemAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["name", "resource", "type", "sensitivity", "required"]

@@ -17,9 +17,7 @@ from catalog.serializers import (
 from rights.permissions import can_manage_resource
 
 
-class ResourceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The catalog. Everyone signed in reads published entries; the owner's stewards write."""
 
     serializer_class = ResourceSerializer
@@ -98,5 +96,3 @@ class ResourceViewSet(
             actor=request.user, resource=resource, upload=serializer.validated_data["file"]
         )
         return Response(ReleaseSerializer(release).data, status=status.HTTP_201_CREATED)
-
-

@@ -69,8 +69,11 @@ class ResourceForm(forms.ModelForm):
         self.fields["related_resources"].required = False
 
     def service_data(self):
-        data = {k: v for k, v in self.cleaned_data.items() if k not in {
-            "owner_department", "methods", "related_resources"}}
+        data = {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k not in {"owner_department", "methods", "related_resources"}
+        }
         return data
 
 

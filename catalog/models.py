@@ -70,9 +70,7 @@ class Resource(models.Model):
     sharing_type = models.CharField(_("sharing type"), max_length=16, choices=SharingType)
     sharing_conditions = models.TextField(_("sharing conditions"), blank=True)
     not_shareable_reason = models.TextField(_("reason it is not shareable"), blank=True)
-    not_shareable_law = models.CharField(
-        _("law that forbids sharing"), max_length=300, blank=True
-    )
+    not_shareable_law = models.CharField(_("law that forbids sharing"), max_length=300, blank=True)
     # One column per method keeps filtering portable and index-friendly on SQLite and PostgreSQL.
     allows_periodic_copy = models.BooleanField(_("periodic copy"), default=False)
     allows_upload = models.BooleanField(_("upload"), default=False)

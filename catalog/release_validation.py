@@ -38,7 +38,9 @@ def parse_decimal(text):
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise CellError(_("%(value)r is not a decimal number (use 1234.56)") % {"value": text}) from None
+        raise CellError(
+            _("%(value)r is not a decimal number (use 1234.56)") % {"value": text}
+        ) from None
     if not value.is_finite():
         raise CellError(_("%(value)r is not a finite number") % {"value": text})
     if len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS:
@@ -52,7 +54,9 @@ def parse_date(text):
             raise ValueError
         return datetime.date.fromisoformat(text)
     except ValueError:
-        raise CellError(_("%(value)r is not a date (expected YYYY-MM-DD)") % {"value": text}) from None
+        raise CellError(
+            _("%(value)r is not a date (expected YYYY-MM-DD)") % {"value": text}
+        ) from None
 
 
 def parse_boolean(text):
@@ -163,8 +167,9 @@ def _header_problems(header, items):
         seen.add(column)
     for item in items:
         if item["name"] not in seen:
-            problems.append((item["name"], _("missing column for data item %(name)s") % {
-                "name": item["name"]}))
+            problems.append(
+                (item["name"], _("missing column for data item %(name)s") % {"name": item["name"]})
+            )
     return problems
 
 
@@ -196,8 +201,11 @@ def validate(fileobj, items, *, max_errors):
                 continue  # a blank line is not a record
             report.row_count += 1
             if len(row) != width:
-                report.add(line, "", _("expected %(want)d values, found %(got)d") % {
-                    "want": width, "got": len(row)})
+                report.add(
+                    line,
+                    "",
+                    _("expected %(want)d values, found %(got)d") % {"want": width, "got": len(row)},
+                )
                 continue
             for index, item in plan:
                 cell = row[index]

@@ -10,7 +10,9 @@ from rights.models import Department
 class DataItemSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=63)
     type = serializers.ChoiceField(choices=DataItem.Type.choices)
-    description = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+    description = serializers.CharField(
+        max_length=500, allow_blank=True, required=False, default=""
+    )
     sensitivity = serializers.ChoiceField(choices=DataItem.Sensitivity.choices)
     required = serializers.BooleanField(required=False, default=False)
 
@@ -93,7 +95,9 @@ class ResourceSerializer(serializers.ModelSerializer):
 
     def validate_owner_department(self, value):
         if self.instance is not None and value != self.instance.owner_department:
-            raise serializers.ValidationError(_("The owning department of a resource never changes."))
+            raise serializers.ValidationError(
+                _("The owning department of a resource never changes.")
+            )
         return value
 
     def service_kwargs(self):

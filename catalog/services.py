@@ -14,7 +14,7 @@ from guardian.shortcuts import assign_perm
 
 from catalog import release_store
 from catalog.models import DataItem, Method, Release, Resource, SharingType
-from catalog.release_validation import validate, typed_rows
+from catalog.release_validation import typed_rows, validate
 from govshare.exceptions import DomainError, IllegalTransition, PayloadTooLarge
 from rights.models import Department
 from rights.permissions import can_manage_resource, is_steward_of
@@ -45,8 +45,11 @@ class ReleaseRejected(DomainError):
     def __init__(self, report):
         self.report = report
         count = len(report["errors"])
-        more = _(" (and more; only the first %(n)d are listed)") % {"n": count} if (
-            report["error_count_capped"]) else ""
+        more = (
+            _(" (and more; only the first %(n)d are listed)") % {"n": count}
+            if (report["error_count_capped"])
+            else ""
+        )
         super().__init__(
             _("The file was refused: %(count)d problem(s) found%(more)s. Nothing was changed.")
             % {"count": count, "more": more}
@@ -71,7 +74,9 @@ def _check_sharing_rules(data, methods):
         errors["methods"] = _("Choose at least one sharing method.")
     unknown = set(methods) - set(Method.values)
     if unknown:
-        errors["methods"] = _("Unknown sharing method(s): %(m)s.") % {"m": ", ".join(sorted(unknown))}
+        errors["methods"] = _("Unknown sharing method(s): %(m)s.") % {
+            "m": ", ".join(sorted(unknown))
+        }
     if errors:
         raise ValidationError(errors)
 
@@ -82,7 +87,9 @@ def _check_items(items):
     for index, item in enumerate(items, start=1):
         name = item.get("name", "")
         if name in seen:
-            errors.append(_("Item %(n)d: the name %(name)s is used twice.") % {"n": index, "name": name})
+            errors.append(
+                _("Item %(n)d: the name %(name)s is used twice.") % {"n": index, "name": name}
+            )
         seen.add(name)
         probe = DataItem(resource_id=0, **{k: item.get(k) for k in ITEM_FIELDS if k in item})
         try:
@@ -136,8 +143,10 @@ def _replace_items(resource, items, actor):
     for position, data in enumerate(items):
         wanted.add(data["name"])
         item = existing.get(data["name"]) or DataItem(resource=resource, name=data["name"])
-        changed = item.pk is None or item.position != position or any(
-            getattr(item, k) != data.get(k, getattr(item, k)) for k in ITEM_FIELDS
+        changed = (
+            item.pk is None
+            or item.position != position
+            or any(getattr(item, k) != data.get(k, getattr(item, k)) for k in ITEM_FIELDS)
         )
         if changed:
             for key in ITEM_FIELDS:
@@ -166,8 +175,10 @@ def resource_create(*, actor, owner_department, data, methods, items, related=No
     The owning department's group receives the object permissions to edit, publish and upload.
     """
     if not is_steward_of(actor, owner_department.pk):
-        raise PermissionDenied(_("Only a data steward of %(dept)s can create its resources.") % {
-            "dept": owner_department.code})
+        raise PermissionDenied(
+            _("Only a data steward of %(dept)s can create its resources.")
+            % {"dept": owner_department.code}
+        )
     data = dict(data)
     items = _normal_items(items)
     if not data.get("management_right_holder"):
@@ -200,8 +211,8 @@ def _locked_for_steward(actor, resource, perm):
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
     if not can_manage_resource(actor, resource, perm):
         raise PermissionDenied(
-            _("Only a data steward of %(dept)s can do this.") % {
-                "dept": resource.owner_department.code}
+            _("Only a data steward of %(dept)s can do this.")
+            % {"dept": resource.owner_department.code}
         )
     return resource
 
@@ -214,9 +225,7 @@ def resource_update(*, actor, resource, data, methods=None, items=None, related=
         raise IllegalTransition(_("A retired resource can no longer be changed."))
     if methods is None:
         methods = resource.methods
-    current_items = [
-        {k: getattr(i, k) for k in ITEM_FIELDS} for i in resource.data_items.all()
-    ]
+    current_items = [{k: getattr(i, k) for k in ITEM_FIELDS} for i in resource.data_items.all()]
     items = current_items if items is None else _normal_items(items)
     before = {f: getattr(resource, f) for f in RESOURCE_FIELDS} | {"methods": resource.methods}
     _apply(resource, data, methods)
@@ -229,7 +238,9 @@ def resource_update(*, actor, resource, data, methods=None, items=None, related=
     after = merged | {"methods": resource.methods}
     items_changed = items != current_items
     related_before = set(resource.related_resources.values_list("pk", flat=True))
-    related_changed = related is not None and {r.pk for r in related} - {resource.pk} != related_before
+    related_changed = (
+        related is not None and {r.pk for r in related} - {resource.pk} != related_before
+    )
     if before == after and not items_changed and not related_changed:
         return resource  # nothing to record
     if resource.status == Resource.Status.PUBLISHED:
@@ -248,8 +259,8 @@ def resource_publish(*, actor, resource):
     resource = _locked_for_steward(actor, resource, "catalog.publish_resource")
     if resource.status != Resource.Status.DRAFT:
         raise IllegalTransition(
-            _("Only a draft can be published; this resource is %(status)s.") % {
-                "status": resource.get_status_display()}
+            _("Only a draft can be published; this resource is %(status)s.")
+            % {"status": resource.get_status_display()}
         )
     if not resource.data_items.exists():
         raise ValidationError({"data_items": _("Add at least one data item before publishing.")})
@@ -269,8 +280,8 @@ def resource_retire(*, actor, resource, reason):
     resource = _locked_for_steward(actor, resource, "catalog.publish_resource")
     if resource.status != Resource.Status.PUBLISHED:
         raise IllegalTransition(
-            _("Only a published resource can be retired; this one is %(status)s.") % {
-                "status": resource.get_status_display()}
+            _("Only a published resource can be retired; this one is %(status)s.")
+            % {"status": resource.get_status_display()}
         )
     resource.status = Resource.Status.RETIRED
     resource.retired_at = timezone.now()
@@ -288,19 +299,20 @@ def release_ingest(*, actor, resource, upload):
     becomes release n+1 with its SHA-256, row count, report and a typed table of its rows.
     """
     if not can_manage_resource(actor, resource, "catalog.upload_release"):
-        raise PermissionDenied(_("Only a data steward of %(dept)s can upload releases.") % {
-            "dept": resource.owner_department.code})
+        raise PermissionDenied(
+            _("Only a data steward of %(dept)s can upload releases.")
+            % {"dept": resource.owner_department.code}
+        )
     if resource.status == Resource.Status.RETIRED:
         raise IllegalTransition(_("A retired resource takes no new releases."))
     limit = settings.RELEASE_MAX_BYTES
     if upload.size > limit:
         raise PayloadTooLarge(
-            _("The file is %(size)d bytes; the limit is %(limit)d bytes.") % {
-                "size": upload.size, "limit": limit}
+            _("The file is %(size)d bytes; the limit is %(limit)d bytes.")
+            % {"size": upload.size, "limit": limit}
         )
     columns = [
-        {"name": i.name, "type": i.type, "required": i.required}
-        for i in resource.data_items.all()
+        {"name": i.name, "type": i.type, "required": i.required} for i in resource.data_items.all()
     ]
     if not columns:
         raise ValidationError(_("Define the resource's data items before uploading a release."))

@@ -33,7 +33,9 @@ def _resource_for_steward(request, pk, perm="catalog.change_resource"):
 
 
 def resource_list(request):
-    filterset = ResourceFilter(request.GET or None, queryset=selectors.catalog_queryset(request.user))
+    filterset = ResourceFilter(
+        request.GET or None, queryset=selectors.catalog_queryset(request.user)
+    )
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -116,9 +118,7 @@ def resource_edit(request, pk):
         owner_choices=steward_departments(request.user),
         related_choices=_related_choices(request.user, resource),
     )
-    formset = DataItemFormSet(
-        request.POST or None, prefix="items", initial=_item_initial(resource)
-    )
+    formset = DataItemFormSet(request.POST or None, prefix="items", initial=_item_initial(resource))
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             services.resource_update(

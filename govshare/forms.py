@@ -9,7 +9,10 @@ def add_service_errors(form, exc, field=None):
             for message in messages:
                 form.add_error(target, message)
         return
-    messages = exc.messages if isinstance(exc, ValidationError) else [
-        str(getattr(exc, "message", None) or exc)]
+    messages = (
+        exc.messages
+        if isinstance(exc, ValidationError)
+        else [str(getattr(exc, "message", None) or exc)]
+    )
     for message in messages:
         form.add_error(field, message)

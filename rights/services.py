@@ -23,8 +23,9 @@ def department_create(*, code, name, kind=Department.Kind.ORDINARY):
     department.group = Group(name=_group_name(code))
     department.full_clean(exclude=["group"])
     if Group.objects.filter(name=department.group.name).exists():
-        raise ValidationError({"code": _("A group for department %(code)s already exists.") % {
-            "code": code}})
+        raise ValidationError(
+            {"code": _("A group for department %(code)s already exists.") % {"code": code}}
+        )
     department.group.save()
     department.save()
     return department

@@ -164,9 +164,7 @@ class Command(BaseCommand):
             csv=None,
         )
         self.stdout.write(self.style.SUCCESS("Demo world ready."))
-        self.stdout.write(
-            "Users (password: %s): admin, %s" % (password, ", ".join(u for u, *_ in USERS))
-        )
+        self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
 
     def _resource(self, steward, owner, *, identifier, methods, items, csv, legal_basis, **data):
         resource = Resource.objects.filter(identifier=identifier).first()
@@ -174,8 +172,12 @@ class Command(BaseCommand):
             resource = catalog_services.resource_create(
                 actor=steward,
                 owner_department=owner,
-                data={"identifier": identifier, "collection_legal_basis": legal_basis,
-                      "format": "CSV", **data},
+                data={
+                    "identifier": identifier,
+                    "collection_legal_basis": legal_basis,
+                    "format": "CSV",
+                    **data,
+                },
                 methods=methods,
                 items=items,
             )

@@ -1,0 +1,167 @@
+"""Shared personas and service guards for the whole suite.
+
+Markers ``postgres``, ``redis`` and ``browser`` name what a test needs. Locally a test whose
+service is missing is skipped with the reason; under ``CI=true`` it fails instead, so CI can never
+go green by skipping.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from catalog import services as catalog_services
+from rights import services as rights_services
+from rights.models import Department, Membership
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct-horse-battery-2026"
+
+
+def _missing(reason):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: set DATABASE_URL=postgresql://...")
+    if request.node.get_closest_marker("redis"):
+        broker = os.environ.get("CELERY_BROKER_URL", "")
+        if not broker.startswith("redis"):
+            _missing("needs Redis: set CELERY_BROKER_URL=redis://...")
+    if request.node.get_closest_marker("browser") and not shutil.which(CHROMIUM):
+        _missing(f"needs Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.2 s a user; the suite creates hundreds. Not a security setting.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def artifacts_dir():
+    path = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def departments(db):
+    return {
+        code: rights_services.department_create(code=code, name=name, kind=kind)
+        for code, name, kind in [
+            ("OFFICE", "Data Management Office", Department.Kind.OFFICE),
+            ("HEALTH", "Health Bureau", Department.Kind.ORDINARY),
+            ("CIVIL", "Civil Affairs Bureau", Department.Kind.ORDINARY),
+            ("POLICE", "Public Security Bureau", Department.Kind.ORDINARY),
+        ]
+    }
+
+
+def make_user(username, department=None, role=None):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    if department is not None:
+        rights_services.membership_grant(user=user, department=department, role=role)
+    return user
+
+
+@pytest.fixture
+def steward(departments):
+    """A data steward of HEALTH, the owning department."""
+    return make_user("health_steward", departments["HEALTH"], Membership.Role.STEWARD)
+
+
+@pytest.fixture
+def owner_requester(departments):
+    """A requester of HEALTH: a member of the owning department without the steward role."""
+    return make_user("health_clerk", departments["HEALTH"], Membership.Role.REQUESTER)
+
+
+@pytest.fixture
+def requester(departments):
+    return make_user("civil_clerk", departments["CIVIL"], Membership.Role.REQUESTER)
+
+
+@pytest.fixture
+def outsider_steward(departments):
+    """A steward of POLICE: a steward, but of an unrelated department."""
+    return make_user("police_steward", departments["POLICE"], Membership.Role.STEWARD)
+
+
+@pytest.fixture
+def reviewer(departments):
+    return make_user("office", departments["OFFICE"], Membership.Role.REVIEWER)
+
+
+ITEMS = [
+    {"name": "resident_id", "type": "string", "sensitivity": "personal", "required": True},
+    {"name": "birth_date", "type": "date", "sensitivity": "personal", "required": True},
+    {"name": "dose_number", "type": "integer", "sensitivity": "internal", "required": True},
+    {"name": "fee", "type": "decimal", "sensitivity": "internal", "required": False},
+    {"name": "adverse_event", "type": "boolean", "sensitivity": "sensitive", "required": False},
+]
+GOOD_CSV = (
+    "resident_id,birth_date,dose_number,fee,adverse_event\n"
+    "R001,1980-02-29,1,12.50,false\n"
+    "R002,1975-12-01,2,,true\n"
+    "R003,2001-07-15,1,0,\n"
+)
+
+
+def resource_data(identifier="HEALTH-VACC-001", **overrides):
+    data = {
+        "identifier": identifier,
+        "title": "Vaccination records",
+        "abstract": "Every vaccine dose given in the city's clinics.",
+        "classification": "Health / Immunisation",
+        "format": "CSV",
+        "sharing_type": "conditional",
+        "sharing_conditions": "Statutory duties only.",
+        "collection_legal_basis": "Vaccine Administration Law, art. 36.",
+        "update_cycle": "daily",
+    }
+    data.update(overrides)
+    return data
+
+
+def csv_upload(text, name="release.csv", encoding="utf-8"):
+    raw = text if isinstance(text, bytes) else text.encode(encoding)
+    return SimpleUploadedFile(name, raw, content_type="text/csv")
+
+
+@pytest.fixture
+def draft(steward, departments):
+    return catalog_services.resource_create(
+        actor=steward,
+        owner_department=departments["HEALTH"],
+        data=resource_data(),
+        methods=["periodic_copy", "realtime"],
+        items=ITEMS,
+    )
+
+
+@pytest.fixture
+def published(draft, steward):
+    return catalog_services.resource_publish(actor=steward, resource=draft)
+
+
+@pytest.fixture
+def released(published, steward):
+    """A published resource with one accepted release of GOOD_CSV."""
+    catalog_services.release_ingest(actor=steward, resource=published, upload=csv_upload(GOOD_CSV))
+    published.refresh_from_db()
+    return published

@@ -1,0 +1,107 @@
+"""End-to-end journey through the catalog in a real browser (Debian's Chromium via Playwright).
+
+The ``browser`` marker lets the autouse guard in conftest.py skip these tests locally (or fail
+them under ``CI=true``) when Chromium is missing.
+
+``live_server`` runs Django in a separate thread with its own database connection, so it can only
+see committed rows: pytest-django therefore switches any test that requests ``live_server`` to
+``transactional_db`` semantics, and the data fixtures (``released``, ``steward``) commit for real.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import CHROMIUM, PASSWORD
+
+# Playwright's sync API runs an asyncio event loop in the test's thread while the browser is open.
+# Django sees that running loop and refuses any synchronous ORM call from this thread with
+# SynchronousOnlyOperation (e.g. ``released.refresh_from_db()`` after a browser action). Nothing
+# here shares a connection with the loop: the ORM runs synchronously in the test thread and the
+# live server answers from its own thread, so turning the guard off is safe (see ``page``).
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    # Only for the browser's lifetime: a module-level setting would leak into other tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            pg = context.new_page()
+            pg.set_default_timeout(10_000)
+            yield pg
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_steward_signs_in_searches_and_opens_a_resource(
+    live_server, released, steward, page, artifacts_dir
+):
+    # Every page needs a signed-in user: the root sends an anonymous visitor to sign in.
+    page.goto(live_server.url + "/")
+    assert "/accounts/login/" in page.url
+    assert "Sign in" in page.title()
+
+    page.get_by_label("Username").fill(steward.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    # After sign-in the root redirects to the catalog.
+    expect(page).to_have_url(re.compile(r"/catalog/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Data catalog")
+
+    # exact: the search form's aria-label "Search the catalog" would also match "Search".
+    page.get_by_label("Search", exact=True).fill("vaccination")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page).to_have_url(re.compile(r"[?&]search=vaccination"))
+
+    result = page.get_by_role("link", name="Vaccination records", exact=True)
+    expect(result).to_be_visible()
+    result.click()
+
+    expect(page).to_have_url(re.compile(rf"/catalog/{released.pk}/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vaccination records")
+    items = page.locator("section[aria-labelledby=items]")
+    expect(items.get_by_role("cell", name="resident_id", exact=True)).to_be_visible()
+
+    releases = page.locator("section[aria-labelledby=releases] tbody tr")
+    expect(releases).to_have_count(1)
+    # Columns: release, accepted, rows, SHA-256, uploaded by.
+    expect(releases.first.locator("td").nth(0)).to_contain_text("1")
+    expect(releases.first.locator("td").nth(2)).to_have_text("3")
+    expect(releases.first.locator("td").nth(4)).to_have_text(steward.username)
+
+    screenshot = artifacts_dir / "catalog-resource.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.is_file()
+    assert screenshot.stat().st_size > 0
+
+
+@pytest.mark.browser
+def test_first_tab_focuses_the_skip_link(live_server, steward, page):
+    page.goto(live_server.url + "/accounts/login/?next=/catalog/")
+    page.get_by_label("Username").fill(steward.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/catalog/$"))
+
+    # A fresh load, so focus starts at the top of the document.
+    page.reload(wait_until="load")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Skip to main content"
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    # The link is off-screen until focused; focused, it must be visible on screen.
+    box = skip.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["y"] >= 0
+
+    skip.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
