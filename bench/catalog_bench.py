@@ -469,7 +469,7 @@ def print_table(title, urls, results):
 # --- Search plan ---
 
 
-def explain(label, queryset):
+def explain(label, queryset, full=False):
     """EXPLAIN ANALYZE the page query and the count query of a filtered catalog queryset."""
     from django.db import connection
 
@@ -497,12 +497,12 @@ def explain(label, queryset):
         ]
         summary += [line.strip() for line in plan if line.startswith("Execution Time")]
         print(f"  {name}:")
-        for line in dict.fromkeys(summary):
+        for line in plan if full else dict.fromkeys(summary):
             print(f"    {line}")
     return used
 
 
-def show_search_plans(user):
+def show_search_plans(user, full=False):
     from catalog import selectors
     from catalog.filters import ResourceFilter
 
@@ -515,7 +515,7 @@ def show_search_plans(user):
         (f"search={COMMON_WORD}", {"search": COMMON_WORD}),
     ):
         filterset = ResourceFilter(data, queryset=selectors.catalog_queryset(user))
-        used[label] = explain(f"EXPLAIN (ANALYZE, BUFFERS off) for {label}:", filterset.qs)
+        used[label] = explain(f"EXPLAIN (ANALYZE, BUFFERS off) for {label}:", filterset.qs, full)
     print()
     for label, flag in used.items():
         print(f"search index used ({label}): {'yes' if flag else 'no'}")
@@ -529,10 +529,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=100_000, help="catalog size (100000)")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per URL (30)")
+    parser.add_argument("--plans", action="store_true", help="print the full EXPLAIN plans")
     args = parser.parse_args()
     if args.resources < 1 or args.repeat < 1:
         fail("--resources and --repeat must be positive", 2)
 
+    if os.environ.get("DEBUG", "").strip().lower() not in {"1", "true", "yes", "on"}:
+        # Without DEBUG the settings demand SECRET_KEY/ALLOWED_HOSTS and redirect to HTTPS.
+        fail("run with DEBUG=true (as `make bench` does)", 2)
     began = time.perf_counter()
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
     ensure_database(url)
@@ -586,7 +590,7 @@ def main():
     print_table(f"steward ({steward.username}) — reported figures", urls, steward_results)
     print_table(f"user with no roles ({reader.username}) — for comparison", urls, reader_results)
     print()
-    show_search_plans(steward)
+    show_search_plans(steward, full=args.plans)
     print(f"\ntotal run time: {time.perf_counter() - began:.0f} s")
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -42,7 +43,7 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _for_steward(self, perm):
         resource = self.get_object()
         if not can_manage_resource(self.request.user, resource, perm):
-            raise PermissionDenied("Only the owning department's data stewards can do this.")
+            raise PermissionDenied(_("Only the owning department's data stewards can do this."))
         return resource
 
     def create(self, request):

@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -24,7 +25,7 @@ def validation_error_body(exc):
             ("non_field_errors" if field == "__all__" else field): messages
             for field, messages in exc.message_dict.items()
         }
-        return {"detail": "The input is not valid.", "errors": errors}
+        return {"detail": _("The input is not valid."), "errors": errors}
     return {"detail": " ".join(exc.messages)}
 
 
@@ -46,5 +47,5 @@ def exception_handler(exc, context):
     if isinstance(exc, (Http404, DjangoPermissionDenied)) or "detail" in (response.data or {}):
         return response
     # Serializer field errors: keep them, with a readable summary beside them.
-    response.data = {"detail": "The input is not valid.", "errors": response.data}
+    response.data = {"detail": _("The input is not valid."), "errors": response.data}
     return response

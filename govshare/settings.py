@@ -99,6 +99,11 @@ TEMPLATES = [
 DATABASES = {
     "default": database_from_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'govshare.sqlite3'}")
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and not str(
+    DATABASES["default"]["NAME"]
+).startswith(":memory:"):
+    # SQLite creates the file but not its folder; the quick start must work on a fresh clone.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Runs the web server, a Celery worker and the beat scheduler together; Ctrl-C stops all three.
-set -euo pipefail
+# Runs the web server, a Celery worker and the beat scheduler together. Ctrl-C (or any of the
+# three exiting) stops all of them.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
 mkdir -p var/celery/queue var/celery/processed var/media
-trap 'trap - EXIT INT TERM; kill 0 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+
+stop_all() {
+  trap - EXIT INT TERM
+  kill -TERM $(jobs -p) 2>/dev/null
+  wait
+}
+trap stop_all EXIT INT TERM
+
 .venv/bin/celery -A govshare worker --loglevel=INFO --concurrency=1 --hostname=demo@%h &
 .venv/bin/celery -A govshare beat --loglevel=INFO &
+.venv/bin/python manage.py runserver --noreload 127.0.0.1:8000 &
 echo "govshare demo: http://127.0.0.1:8000  (sign in as health_steward / demo-pass-2026; Ctrl-C stops)"
-"$PY" manage.py runserver 127.0.0.1:8000
+wait -n
