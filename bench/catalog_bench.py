@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import psycopg
@@ -514,7 +515,11 @@ def show_search_plans(user, full=False):
         ),
         (f"search={COMMON_WORD}", {"search": COMMON_WORD}),
     ):
-        filterset = ResourceFilter(data, queryset=selectors.catalog_queryset(user))
+        filterset = ResourceFilter(
+            data,
+            queryset=selectors.catalog_queryset(user),
+            request=SimpleNamespace(user=user),
+        )
         used[label] = explain(f"EXPLAIN (ANALYZE, BUFFERS off) for {label}:", filterset.qs, full)
     print()
     for label, flag in used.items():

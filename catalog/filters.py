@@ -45,10 +45,9 @@ class ResourceFilter(django_filters.FilterSet):
         fields = ["search", "department", "sharing_type", "method", "sensitivity", "status"]
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if not self.form.cleaned_data.get("status"):
-            queryset = queryset.exclude(status=Resource.Status.RETIRED)
-        return queryset
+        status = self.form.cleaned_data.get("status") or None
+        queryset = queryset.filter(selectors.status_condition(self.request.user, status))
+        return super().filter_queryset(queryset)
 
     def filter_search(self, queryset, name, value):
         return selectors.search(queryset, value)
@@ -61,4 +60,4 @@ class ResourceFilter(django_filters.FilterSet):
         return queryset.filter(Exists(items))
 
     def filter_status(self, queryset, name, value):
-        return queryset.filter(status=value)
+        return queryset  # applied in filter_queryset

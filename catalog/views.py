@@ -34,7 +34,9 @@ def _resource_for_steward(request, pk, perm="catalog.change_resource"):
 
 def resource_list(request):
     filterset = ResourceFilter(
-        request.GET or None, queryset=selectors.catalog_queryset(request.user)
+        request.GET,
+        queryset=selectors.catalog_queryset(request.user).prefetch_related("data_items"),
+        request=request,
     )
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

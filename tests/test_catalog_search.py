@@ -69,6 +69,7 @@ def titles(response):
         ("resident", ["Birth registrations"]),  # item-name prefix
         ("newborns maternity", ["Birth registrations"]),  # every word must match
         ("nothing-like-this", []),
+        ("___", ["Birth registrations", "Licensed clinics"]),  # no word: no search
     ],
 )
 def test_search_finds_by_title_abstract_and_item_names(requester, catalog, query, expected):
@@ -113,6 +114,12 @@ def test_retired_entries_are_hidden_unless_asked_for(client, requester, steward,
     api.force_authenticate(requester)
     assert titles(api.get("/api/v1/resources/")) == ["Birth registrations"]
     assert titles(api.get("/api/v1/resources/", {"status": "retired"})) == ["Licensed clinics"]
+    client.force_login(requester)
+    page = client.get(reverse("catalog:resource_list"))  # no query string at all
+    assert b"Birth registrations" in page.content
+    assert b"Licensed clinics" not in page.content
+    retired = client.get(reverse("catalog:resource_list"), {"status": "retired"})
+    assert b"Licensed clinics" in retired.content
 
 
 def count_queries(callable_):
