@@ -6,6 +6,7 @@ See README.md ("Configuration") for the variables. Production is simply ``DEBUG`
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "catalog",
     "access_requests",
     "audit",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +175,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "govshare <noreply@govshare.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in emails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # Celery: Redis in production; a broker that needs no server for the quick start.
 CELERY_BROKER_URL = broker_url("CELERY_BROKER_URL", "filesystem://")
@@ -239,4 +243,23 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# Requests (access_requests)
+REQUEST_DOCUMENT_MAX_BYTES = env_int("REQUEST_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+
+# Periodic jobs (Celery beat). Times are in TIME_ZONE.
+CELERY_BEAT_SCHEDULE = {
+    "requests-mark-overdue": {
+        "task": "access_requests.tasks.mark_overdue_requests",
+        "schedule": 60 * 60,
+    },
+    "grants-expire": {
+        "task": "rights.tasks.expire_grants",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "grants-warn-expiry": {
+        "task": "rights.tasks.warn_grant_expiry",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }

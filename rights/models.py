@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 department_code_validator = RegexValidator(
@@ -67,3 +68,71 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.get_role_display()} — {self.department.code}"
+
+
+class Grant(models.Model):
+    """The usage right: what an approval allows the grantee department to do, as approved.
+
+    Everything the grant allows is a snapshot taken at approval, so a later change to the catalog
+    entry or the request never widens it.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    request = models.OneToOneField(
+        "access_requests.Request", on_delete=models.PROTECT, related_name="grant"
+    )
+    grantee_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="grants_held"
+    )
+    resource = models.ForeignKey(
+        "catalog.Resource", on_delete=models.PROTECT, related_name="grants"
+    )
+    resource_version = models.PositiveIntegerField(_("resource version at approval"))
+    fields = models.JSONField(_("approved data items"))
+    purpose = models.TextField(_("purpose"))
+    legal_basis = models.JSONField(_("legal basis"))
+    method = models.CharField(_("sharing method"), max_length=16)
+    frequency = models.CharField(_("frequency"), max_length=16, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    max_records_per_day = models.PositiveIntegerField(
+        _("records per day (limit)"), null=True, blank=True
+    )
+    max_calls_per_day = models.PositiveIntegerField(
+        _("calls per day (limit)"), null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status, default=Status.ACTIVE, editable=False
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "valid_until"], name="grant_status_until"),
+            models.Index(fields=["grantee_department", "status"], name="grant_grantee"),
+        ]
+        permissions = [("use_grant", _("Can use the grant (receive its data)"))]
+        verbose_name = _("grant")
+        verbose_name_plural = _("grants")
+
+    def __str__(self):
+        return f"Grant #{self.pk} {self.grantee_department.code} ← {self.resource.identifier}"
+
+
+class GrantUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Grant, on_delete=models.CASCADE)
+
+
+class GrantGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Grant, on_delete=models.CASCADE)

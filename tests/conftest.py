@@ -165,3 +165,59 @@ def released(published, steward):
     catalog_services.release_ingest(actor=steward, resource=published, upload=csv_upload(GOOD_CSV))
     published.refresh_from_db()
     return published
+
+
+@pytest.fixture
+def civil_reviewer(departments):
+    """A reviewer who sits in CIVIL (not the office): may not decide anything."""
+    return make_user("civil_reviewer", departments["CIVIL"], Membership.Role.REVIEWER)
+
+
+@pytest.fixture
+def office_member_from_civil(departments, reviewer):
+    """The office reviewer who is also a member of CIVIL: must not decide CIVIL's requests."""
+    rights_services.membership_grant(
+        user=reviewer, department=departments["CIVIL"], role=Membership.Role.REQUESTER
+    )
+    return reviewer
+
+
+def request_data(**overrides):
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    data = {
+        "purpose": "Check vaccination status for school enrolment.",
+        "legal_basis_kind": "statute",
+        "legal_basis_citation": "Education Law",
+        "legal_basis_article": "art. 12",
+        "legal_basis_text": "Schools verify immunisation before enrolment.",
+        "method": "realtime",
+        "frequency": "",
+        "valid_from": today,
+        "valid_until": today + datetime.timedelta(days=180),
+    }
+    data.update(overrides)
+    return data
+
+
+REQUEST_ITEMS = [
+    {"name": "resident_id", "reason": "To match the pupil."},
+    {"name": "dose_number", "reason": "To check the schedule is complete."},
+    {"name": "birth_date", "reason": "To confirm identity."},
+]
+
+
+@pytest.fixture
+def request_draft(released, requester, departments):
+    from access_requests import services as request_services
+
+    return request_services.request_create(
+        actor=requester,
+        department=departments["CIVIL"],
+        resource=released,
+        data=request_data(),
+        items=REQUEST_ITEMS,
+    )

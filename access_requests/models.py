@@ -1,0 +1,183 @@
+from django.conf import settings
+from django.core.validators import FileExtensionValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from catalog.models import Method, Resource
+from rights.models import Department
+
+
+class ReviewPolicy(models.Model):
+    """The office's settings for the workflow; one row, edited in admin."""
+
+    owner_review_days = models.PositiveSmallIntegerField(
+        _("owner review (working days)"), default=5, validators=[MinValueValidator(1)]
+    )
+    office_review_days = models.PositiveSmallIntegerField(
+        _("office review (working days)"), default=5, validators=[MinValueValidator(1)]
+    )
+    max_validity_days = models.PositiveIntegerField(
+        _("longest validity period of a grant (days)"),
+        default=366,
+        validators=[MinValueValidator(1)],
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("review policy")
+        verbose_name_plural = _("review policy")
+
+    def __str__(self):
+        return str(_("Review policy"))
+
+    @classmethod
+    def current(cls):
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class Holiday(models.Model):
+    """A non-working day; deadlines in working days skip these and weekends."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holiday calendar")
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class LegalBasisKind(models.TextChoices):
+    STATUTE = "statute", _("Statute")
+    ADMINISTRATIVE_REGULATION = "administrative_regulation", _("Administrative regulation")
+    LOCAL_REGULATION = "local_regulation", _("Local regulation")
+    COURT_ORDER = "court_order", _("Court or tribunal order")
+    CONSENT = "consent", _("Consent of the data subject")
+    OTHER = "other", _("Other")
+
+
+class Frequency(models.TextChoices):
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+
+
+class Request(models.Model):
+    """A department's request for a usage right on one resource."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        OWNER_REVIEW = "owner_review", _("Owner review")
+        OFFICE_REVIEW = "office_review", _("Management review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        RETURNED = "returned", _("Returned for changes")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    requesting_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="requests_filed"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests_filed"
+    )
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="requests")
+    purpose = models.TextField(_("purpose"))
+    legal_basis_kind = models.CharField(
+        _("kind of legal basis"), max_length=32, choices=LegalBasisKind
+    )
+    legal_basis_citation = models.CharField(_("citation"), max_length=300)
+    legal_basis_article = models.CharField(_("article"), max_length=100, blank=True)
+    legal_basis_text = models.TextField(_("text of the provision"), blank=True)
+    supporting_document = models.FileField(
+        _("supporting document"),
+        upload_to="requests/documents/%Y/%m/",
+        blank=True,
+        validators=[FileExtensionValidator(["pdf", "png", "jpg", "jpeg"])],
+    )
+    method = models.CharField(_("sharing method"), max_length=16, choices=Method)
+    frequency = models.CharField(_("frequency"), max_length=16, choices=Frequency, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=State, default=State.DRAFT, editable=False
+    )
+    appealed = models.BooleanField(_("appealed"), default=False, editable=False)
+    due_date = models.DateField(_("due"), null=True, blank=True, editable=False)
+    overdue_since = models.DateTimeField(_("overdue since"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "due_date"], name="request_state_due"),
+            models.Index(fields=["requesting_department", "-created_at"], name="request_dept"),
+        ]
+        verbose_name = _("request")
+        verbose_name_plural = _("requests")
+
+    def __str__(self):
+        return f"#{self.pk} {self.requesting_department.code} → {self.resource.identifier}"
+
+    @property
+    def legal_basis(self):
+        return {
+            "kind": self.legal_basis_kind,
+            "citation": self.legal_basis_citation,
+            "article": self.legal_basis_article,
+            "text": self.legal_basis_text,
+        }
+
+
+class RequestItem(models.Model):
+    """A requested data item with the reason it is needed; ``approved`` is set by the decision."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="items")
+    name = models.CharField(_("data item"), max_length=63)
+    reason = models.CharField(_("why it is needed"), max_length=500)
+    approved = models.BooleanField(_("approved"), null=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["request_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "name"], name="request_item_unique")
+        ]
+        verbose_name = _("requested item")
+        verbose_name_plural = _("requested items")
+
+    def __str__(self):
+        return self.name
+
+
+class RequestStep(models.Model):
+    """One step of the timeline: who did what, when, in which role, and why."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="steps")
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from"), max_length=16, choices=Request.State)
+    to_state = models.CharField(_("to"), max_length=16, choices=Request.State)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["request_id", "at", "id"]
+        verbose_name = _("request step")
+        verbose_name_plural = _("request steps")
+
+    def __str__(self):
+        return f"{self.action}: {self.from_state} → {self.to_state}"

@@ -1,0 +1,571 @@
+"""The three-rights workflow: one function per transition (see STYLE.md).
+
+Each transition locks the request row, checks the transition table and the actor, changes the
+state, records a timeline step and history in the same transaction, and sends notifications after
+commit. A refused transition raises ``IllegalTransition`` (API 409) and changes nothing.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from access_requests.deadlines import add_working_days
+from access_requests.models import (
+    Frequency,
+    LegalBasisKind,
+    Request,
+    RequestItem,
+    RequestStep,
+    ReviewPolicy,
+)
+from catalog.models import Method, Resource, SharingType
+from govshare.exceptions import IllegalTransition
+from notifications.services import notify
+from rights import services as rights_services
+from rights.models import Department, Membership
+from rights.permissions import can_decide, can_review_as_owner, is_requester_for
+
+S = Request.State
+# action: (states it may start from, state it leads to)
+TRANSITIONS = {
+    "submit": ({S.DRAFT, S.RETURNED}, S.SUBMITTED),
+    "route_to_owner": ({S.SUBMITTED}, S.OWNER_REVIEW),
+    "route_to_office": ({S.SUBMITTED}, S.OFFICE_REVIEW),
+    "endorse": ({S.OWNER_REVIEW}, S.OFFICE_REVIEW),
+    "return": ({S.OWNER_REVIEW, S.OFFICE_REVIEW}, S.RETURNED),
+    "reject": ({S.OWNER_REVIEW, S.OFFICE_REVIEW}, S.REJECTED),
+    "approve": ({S.OFFICE_REVIEW}, S.APPROVED),
+    "withdraw": ({S.DRAFT, S.SUBMITTED, S.OWNER_REVIEW, S.OFFICE_REVIEW, S.RETURNED}, S.WITHDRAWN),
+    "appeal": ({S.REJECTED}, S.OFFICE_REVIEW),
+}
+EDITABLE = {S.DRAFT, S.RETURNED}
+REQUEST_FIELDS = (
+    "purpose",
+    "legal_basis_kind",
+    "legal_basis_citation",
+    "legal_basis_article",
+    "legal_basis_text",
+    "method",
+    "frequency",
+    "valid_from",
+    "valid_until",
+)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _check_resource(resource, department):
+    if resource.status != Resource.Status.PUBLISHED:
+        raise ValidationError(
+            {
+                "resource": _("Only a published resource can be requested; this one is %(s)s.")
+                % {"s": resource.get_status_display().lower()}
+            }
+        )
+    if resource.sharing_type == SharingType.NOT_SHAREABLE:
+        raise ValidationError(
+            {
+                "resource": _("%(title)s is not shareable: %(reason)s (%(law)s).")
+                % {
+                    "title": resource.title,
+                    "reason": resource.not_shareable_reason,
+                    "law": resource.not_shareable_law,
+                }
+            }
+        )
+    if resource.owner_department_id == department.pk:
+        raise ValidationError(
+            {"resource": _("Your department owns this resource; it needs no request.")}
+        )
+
+
+def _check_request(resource, data, items):
+    errors = {}
+    if not (data.get("purpose") or "").strip():
+        errors["purpose"] = _("State the purpose the data will be used for.")
+    if data.get("legal_basis_kind") not in LegalBasisKind.values:
+        errors["legal_basis_kind"] = _("Choose the kind of legal basis.")
+    if not (data.get("legal_basis_citation") or "").strip():
+        errors["legal_basis_citation"] = _("Cite the legal basis (the law or order and its name).")
+    method = data.get("method")
+    if method not in resource.methods:
+        allowed = ", ".join(str(Method(m).label) for m in resource.methods) or "—"
+        errors["method"] = _("%(title)s does not allow this method; allowed: %(allowed)s.") % {
+            "title": resource.title,
+            "allowed": allowed,
+        }
+    frequency = data.get("frequency") or ""
+    if method == Method.PERIODIC_COPY and frequency not in Frequency.values:
+        errors["frequency"] = _("A periodic copy needs a frequency (daily, weekly or monthly).")
+    elif method != Method.PERIODIC_COPY and frequency:
+        errors["frequency"] = _("Only a periodic copy has a frequency.")
+    start, end = data.get("valid_from"), data.get("valid_until")
+    if not isinstance(start, datetime.date) or not isinstance(end, datetime.date):
+        errors["valid_until"] = _("Give the start and end dates of the period.")
+    elif end < start:
+        errors["valid_until"] = _("The period ends before it starts.")
+    else:
+        longest = ReviewPolicy.current().max_validity_days
+        if (end - start).days + 1 > longest:
+            errors["valid_until"] = _("The period may last at most %(n)d days.") % {"n": longest}
+        if start < timezone.localdate() - datetime.timedelta(days=1):
+            errors["valid_from"] = _("The period cannot start in the past.")
+    known = set(resource.data_items.values_list("name", flat=True))
+    item_errors = []
+    seen = set()
+    if not items:
+        item_errors.append(_("Request at least one data item."))
+    for item in items:
+        name = item.get("name", "")
+        if name not in known:
+            item_errors.append(
+                _("%(title)s has no data item %(name)s.")
+                % {"title": resource.title, "name": name or "''"}
+            )
+        elif name in seen:
+            item_errors.append(_("%(name)s is requested twice.") % {"name": name})
+        elif not (item.get("reason") or "").strip():
+            item_errors.append(
+                _("Say why %(name)s is needed (minimal necessary).") % {"name": name}
+            )
+        seen.add(name)
+    if item_errors:
+        errors["fields"] = item_errors
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_document(document):
+    if document and document.size > settings.REQUEST_DOCUMENT_MAX_BYTES:
+        raise ValidationError(
+            {
+                "supporting_document": _("The document is larger than %(n)d MB.")
+                % {"n": settings.REQUEST_DOCUMENT_MAX_BYTES // (1024 * 1024)}
+            }
+        )
+
+
+def _requester_department(actor, department):
+    if not is_requester_for(actor, department.pk):
+        raise PermissionDenied(
+            _("Only a requester of %(dept)s can file its requests.") % {"dept": department.code}
+        )
+
+
+def _value(data, field):
+    value = data.get(field)
+    if value is None and field not in ("valid_from", "valid_until"):
+        return ""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _set_items(request, items):
+    request.items.all().delete()
+    RequestItem.objects.bulk_create(
+        [RequestItem(request=request, name=i["name"], reason=i["reason"].strip()) for i in items]
+    )
+
+
+# --- creating and editing -------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_create(*, actor, department, resource, data, items, document=None):
+    """A draft request by a requester of ``department``; validated in full, nothing sent yet."""
+    _requester_department(actor, department)
+    _check_resource(resource, department)
+    _check_request(resource, data, items)
+    _check_document(document)
+    request = Request(requesting_department=department, requested_by=actor, resource=resource)
+    for field in REQUEST_FIELDS:
+        setattr(request, field, _value(data, field))
+    if document:
+        request.supporting_document = document
+    request.full_clean()
+    request._history_user = actor
+    request.save()
+    _set_items(request, items)
+    _step(request, "create", S.DRAFT, S.DRAFT, actor, department, "")
+    return request
+
+
+@transaction.atomic
+def request_update(*, actor, request, data, items=None, document=None):
+    """Change a draft or returned request (only by a requester of the filing department)."""
+    request = _locked(request)
+    _requester_department(actor, request.requesting_department)
+    if request.state not in EDITABLE:
+        raise IllegalTransition(_("Only a draft or a returned request can be changed."))
+    merged = {field: getattr(request, field) for field in REQUEST_FIELDS} | dict(data)
+    if items is None:
+        items = [{"name": i.name, "reason": i.reason} for i in request.items.all()]
+    _check_request(request.resource, merged, items)
+    _check_document(document)
+    for field in REQUEST_FIELDS:
+        setattr(request, field, _value(merged, field))
+    if document:
+        request.supporting_document = document
+    request.full_clean()
+    request._history_user = actor
+    request.save()
+    _set_items(request, items)
+    _step(request, "edit", request.state, request.state, actor, request.requesting_department, "")
+    return request
+
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+def _locked(request):
+    return (
+        Request.objects.select_for_update()
+        .select_related(
+            "resource__owner_department",
+            "resource__management_right_holder",
+            "requesting_department",
+        )
+        .get(pk=request.pk)
+    )
+
+
+def _step(request, action, from_state, to_state, actor, department, reason):
+    RequestStep.objects.create(
+        request=request,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        department=department,
+        reason=reason,
+    )
+
+
+def _check_state(request, action):
+    if request.state not in TRANSITIONS[action][0]:
+        raise IllegalTransition(
+            _("A request that is %(state)s cannot be %(action)s.")
+            % {"state": request.get_state_display().lower(), "action": ACTION_PAST[action]}
+        )
+
+
+def _move(request, action, actor, department, reason="", due_days=None):
+    _check_state(request, action)
+    to = TRANSITIONS[action][1]
+    from_state = request.state
+    request.state = to
+    request.due_date = (
+        add_working_days(timezone.localdate(), due_days) if due_days is not None else None
+    )
+    request.overdue_since = None
+    request._history_user = actor
+    request._change_reason = f"{action}: {reason}"[:100] if reason else action
+    request.save()
+    _step(request, action, from_state, to, actor, department, reason)
+    return request
+
+
+ACTION_PAST = {
+    "submit": gettext_lazy("submitted"),
+    "route_to_owner": gettext_lazy("routed"),
+    "route_to_office": gettext_lazy("routed"),
+    "endorse": gettext_lazy("endorsed"),
+    "return": gettext_lazy("returned"),
+    "reject": gettext_lazy("rejected"),
+    "approve": gettext_lazy("approved"),
+    "withdraw": gettext_lazy("withdrawn"),
+    "appeal": gettext_lazy("appealed"),
+}
+
+
+def _require_reason(reason, what):
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Give the reason for %(what)s.") % {"what": what}})
+    return reason.strip()
+
+
+def _users(department_id, roles):
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__department_id=department_id, memberships__role__in=roles, is_active=True
+        )
+        .distinct()
+    )
+
+
+def _office_reviewers():
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__department__kind=Department.Kind.OFFICE,
+            memberships__role=Membership.Role.REVIEWER,
+            is_active=True,
+        )
+        .distinct()
+    )
+
+
+def _deciders(request):
+    if request.appealed:
+        return _office_reviewers()
+    holder = request.resource.management_right_holder
+    roles = [Membership.Role.REVIEWER]
+    if holder.kind != Department.Kind.OFFICE:
+        roles.append(Membership.Role.STEWARD)
+    return _users(holder.pk, roles)
+
+
+def _tell(users, request, subject, body=""):
+    notify(
+        recipients=users,
+        subject=subject % {"id": request.pk, "res": request.resource.title},
+        body=body or subject % {"id": request.pk, "res": request.resource.title},
+        url=f"/requests/{request.pk}/",
+    )
+
+
+def _requesters(request):
+    return _users(request.requesting_department_id, [Membership.Role.REQUESTER])
+
+
+@transaction.atomic
+def request_submit(*, actor, request):
+    """Draft/returned → submitted → owner review (conditional) or management review.
+
+    The request is validated again: the catalog entry may have changed since the draft.
+    """
+    request = _locked(request)
+    _requester_department(actor, request.requesting_department)
+    _check_state(request, "submit")
+    _check_resource(request.resource, request.requesting_department)
+    items = [{"name": i.name, "reason": i.reason} for i in request.items.all()]
+    data = {field: getattr(request, field) for field in REQUEST_FIELDS}
+    _check_request(request.resource, data, items)
+    policy = ReviewPolicy.current()
+    _move(request, "submit", actor, request.requesting_department)
+    if request.resource.sharing_type == SharingType.UNCONDITIONAL:
+        _move(request, "route_to_office", None, None, due_days=policy.office_review_days)
+        _tell(_deciders(request), request, _("Request #%(id)d for %(res)s awaits your decision"))
+    else:
+        _move(request, "route_to_owner", None, None, due_days=policy.owner_review_days)
+        owner = request.resource.owner_department_id
+        _tell(
+            _users(owner, [Membership.Role.STEWARD]),
+            request,
+            _("Request #%(id)d for %(res)s awaits the owner's opinion"),
+        )
+    return request
+
+
+@transaction.atomic
+def request_endorse(*, actor, request, reason=""):
+    """Owner review → management review: the owner's steward supports the request."""
+    request = _locked(request)
+    if not can_review_as_owner(actor, request):
+        raise PermissionDenied(_("Only a data steward of the owning department can endorse."))
+    policy = ReviewPolicy.current()
+    _move(
+        request,
+        "endorse",
+        actor,
+        request.resource.owner_department,
+        reason.strip(),
+        due_days=policy.office_review_days,
+    )
+    _tell(_deciders(request), request, _("Request #%(id)d for %(res)s awaits your decision"))
+    return request
+
+
+def _reviewer_of_current_stage(actor, request):
+    """The department the actor reviews for at this stage, or PermissionDenied."""
+    if request.state == S.OWNER_REVIEW:
+        if not can_review_as_owner(actor, request):
+            raise PermissionDenied(_("Only a data steward of the owning department can do this."))
+        return request.resource.owner_department
+    if request.state == S.OFFICE_REVIEW:
+        if not can_decide(actor, request):
+            raise PermissionDenied(
+                _(
+                    "Only the holder of the shared-management right can decide, and never on a "
+                    "request from their own department."
+                )
+            )
+        if request.appealed:
+            return Department.objects.filter(kind=Department.Kind.OFFICE).first()
+        return request.resource.management_right_holder
+    if can_decide(actor, request) or can_review_as_owner(actor, request):
+        return None  # a reviewer, but not at this stage: the transition table refuses it (409)
+    raise PermissionDenied(_("Only the reviewers of this request can do this."))
+
+
+@transaction.atomic
+def request_return(*, actor, request, reason):
+    """Owner or management review → returned to the requester for changes (reason required)."""
+    reason = _require_reason(reason, _("returning the request"))
+    request = _locked(request)
+    department = _reviewer_of_current_stage(actor, request)
+    _move(request, "return", actor, department, reason)
+    _tell(_requesters(request), request, _("Request #%(id)d for %(res)s was returned"), reason)
+    return request
+
+
+@transaction.atomic
+def request_reject(*, actor, request, reason):
+    """Owner or management review → rejected (reason required). The requester may appeal once."""
+    reason = _require_reason(reason, _("rejecting the request"))
+    request = _locked(request)
+    department = _reviewer_of_current_stage(actor, request)
+    _move(request, "reject", actor, department, reason)
+    _tell(_requesters(request), request, _("Request #%(id)d for %(res)s was rejected"), reason)
+    return request
+
+
+@transaction.atomic
+def request_approve(
+    *, actor, request, reason="", fields=None, max_records_per_day=None, max_calls_per_day=None
+):
+    """Management review → approved, creating the grant.
+
+    ``fields`` may narrow the requested items (partial approval); the request keeps both sets.
+    """
+    request = _locked(request)
+    if not can_decide(actor, request):
+        raise PermissionDenied(
+            _(
+                "Only the holder of the shared-management right can approve, and never a request "
+                "from their own department."
+            )
+        )
+    _check_state(request, "approve")
+    department = _reviewer_of_current_stage(actor, request)
+    requested = [item.name for item in request.items.all()]
+    approved = requested if fields is None else list(dict.fromkeys(fields))
+    unknown = [name for name in approved if name not in requested]
+    if unknown:
+        raise ValidationError(
+            {
+                "fields": _("Only requested items can be approved; not requested: %(n)s.")
+                % {"n": ", ".join(unknown)}
+            }
+        )
+    if not approved:
+        raise ValidationError({"fields": _("Approve at least one item, or reject the request.")})
+    _move(request, "approve", actor, department, reason.strip())
+    for item in request.items.all():
+        item.approved = item.name in approved
+        item.save(update_fields=["approved"])
+    grant = rights_services.grant_create(
+        request=request,
+        approved_by=actor,
+        fields=[name for name in requested if name in approved],
+        max_records_per_day=max_records_per_day,
+        max_calls_per_day=max_calls_per_day,
+    )
+    _tell(
+        _requesters(request),
+        request,
+        _("Request #%(id)d for %(res)s was approved"),
+        _("Grant #%(g)d gives your department: %(items)s.")
+        % {"g": grant.pk, "items": ", ".join(grant.fields)},
+    )
+    return request
+
+
+@transaction.atomic
+def request_withdraw(*, actor, request, reason=""):
+    """Any state before a decision → withdrawn, by a requester of the filing department."""
+    request = _locked(request)
+    _requester_department(actor, request.requesting_department)
+    _move(request, "withdraw", actor, request.requesting_department, reason.strip())
+    return request
+
+
+@transaction.atomic
+def request_appeal(*, actor, request, reason):
+    """Rejected → management review by the office, once per request (reason required)."""
+    reason = _require_reason(reason, _("the appeal"))
+    request = _locked(request)
+    _requester_department(actor, request.requesting_department)
+    if request.state == S.REJECTED and request.appealed:
+        raise IllegalTransition(_("This request has already been appealed once."))
+    request.appealed = True
+    policy = ReviewPolicy.current()
+    _move(
+        request,
+        "appeal",
+        actor,
+        request.requesting_department,
+        reason,
+        due_days=policy.office_review_days,
+    )
+    _tell(_office_reviewers(), request, _("Appeal on request #%(id)d for %(res)s"), reason)
+    return request
+
+
+@transaction.atomic
+def request_renew(*, actor, grant):
+    """A new draft request prefilled from a grant (same items, purpose, basis, method)."""
+    period = (grant.valid_until - grant.valid_from).days
+    start = max(grant.valid_until + datetime.timedelta(days=1), timezone.localdate())
+    data = {
+        "purpose": grant.purpose,
+        "legal_basis_kind": grant.legal_basis.get("kind"),
+        "legal_basis_citation": grant.legal_basis.get("citation"),
+        "legal_basis_article": grant.legal_basis.get("article", ""),
+        "legal_basis_text": grant.legal_basis.get("text", ""),
+        "method": grant.method,
+        "frequency": grant.frequency,
+        "valid_from": start,
+        "valid_until": start + datetime.timedelta(days=period),
+    }
+    reasons = {item.name: item.reason for item in grant.request.items.all()}
+    items = [{"name": name, "reason": reasons.get(name, "")} for name in grant.fields]
+    return request_create(
+        actor=actor,
+        department=grant.grantee_department,
+        resource=grant.resource,
+        data=data,
+        items=items,
+    )
+
+
+def requests_mark_overdue(*, today=None):
+    """Flag reviews past their due date and tell the office once per request."""
+    today = today or timezone.localdate()
+    late = Request.objects.filter(
+        state__in=[S.OWNER_REVIEW, S.OFFICE_REVIEW], due_date__lt=today, overdue_since__isnull=True
+    ).select_related("resource")
+    flagged = 0
+    for request in late:
+        with transaction.atomic():
+            updated = Request.objects.filter(
+                pk=request.pk, state=request.state, overdue_since__isnull=True
+            ).update(overdue_since=timezone.now())
+            if not updated:
+                continue
+            notify(
+                recipients=_office_reviewers(),
+                subject=_("Request #%(id)d is overdue (%(state)s, due %(due)s)")
+                % {"id": request.pk, "state": request.get_state_display(), "due": request.due_date},
+                body=_("The %(state)s of request #%(id)d for %(res)s was due on %(due)s.")
+                % {
+                    "state": request.get_state_display().lower(),
+                    "id": request.pk,
+                    "res": request.resource.title,
+                    "due": request.due_date,
+                },
+                url=f"/requests/{request.pk}/",
+                key=f"request:{request.pk}:overdue:{request.state}:{request.due_date}",
+            )
+            flagged += 1
+    return flagged
