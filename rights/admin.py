@@ -1,8 +1,11 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from govshare.admin_actions import service_action
 from rights import services
-from rights.models import Department, Membership
+from rights.models import Department, Grant, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -66,3 +69,67 @@ class MembershipAdmin(SimpleHistoryAdmin):
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("user", "department"):
             services.membership_revoke(membership=membership)
+
+
+@admin.register(Grant)
+class GrantAdmin(GuardedModelAdmin, SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "resource",
+        "grantee_department",
+        "method",
+        "status",
+        "valid_from",
+        "valid_until",
+    ]
+    list_filter = [
+        "status",
+        "method",
+        "grantee_department",
+        ("resource", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "=id",
+        "resource__identifier",
+        "resource__title",
+        "grantee_department__code",
+        "purpose",
+    ]
+    list_select_related = ["resource", "grantee_department"]
+    actions = [
+        service_action(
+            name="suspend",
+            label=_("Suspend"),
+            call=lambda user, obj, data: services.grant_suspend(
+                actor=user, grant=obj, reason=data["reason"]
+            ),
+        ),
+        service_action(
+            name="resume",
+            label=_("Resume"),
+            call=lambda user, obj, data: services.grant_resume(
+                actor=user, grant=obj, reason=data["reason"]
+            ),
+        ),
+        service_action(
+            name="revoke",
+            label=_("Revoke"),
+            call=lambda user, obj, data: services.grant_revoke(
+                actor=user, grant=obj, reason=data["reason"]
+            ),
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Status changes only through the actions (services); guardian's permission page is
+        # for inspection.
+        return request.method == "GET" and super().has_view_permission(request, obj)

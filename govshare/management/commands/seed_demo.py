@@ -9,7 +9,10 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from access_requests import services as request_services
+from access_requests.models import Request
 from catalog import services as catalog_services
 from catalog.models import Resource
 from rights import services as rights_services
@@ -163,8 +166,107 @@ class Command(BaseCommand):
             items=_items([("case_id", "string", "sensitive", True, "Case number")]),
             csv=None,
         )
+        if not Request.objects.exists():
+            self._workflow(users, departments)
         self.stdout.write(self.style.SUCCESS("Demo world ready."))
         self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
+
+    def _workflow(self, users, departments):
+        """One request in each interesting state, and an active grant."""
+        civil, police = users["civil_clerk"], users["police_clerk"]
+        steward, office = users["health_steward"], users["office"]
+        vaccination = Resource.objects.get(identifier="HEALTH-VACC-001")
+        clinics = Resource.objects.get(identifier="HEALTH-CLINIC-001")
+        today = timezone.localdate()
+        basis = {
+            "legal_basis_kind": "statute",
+            "legal_basis_citation": "Education Law",
+            "legal_basis_article": "art. 12",
+            "legal_basis_text": "Schools verify immunisation records before enrolment.",
+        }
+
+        def file(user, dept, resource, items, method="realtime", frequency="", days=180, **extra):
+            return request_services.request_create(
+                actor=user,
+                department=departments[dept],
+                resource=resource,
+                data={
+                    "purpose": extra.pop("purpose", "Verify vaccination status at school entry."),
+                    **basis,
+                    "method": method,
+                    "frequency": frequency,
+                    "valid_from": today,
+                    "valid_until": today + timedelta(days=days),
+                    **extra,
+                },
+                items=[{"name": n, "reason": r} for n, r in items],
+            )
+
+        vacc_items = [
+            ("resident_id", "To match the pupil to the record."),
+            ("vaccine_code", "To check which vaccines were given."),
+            ("dose_number", "To check the schedule is complete."),
+            ("birth_date", "To confirm identity."),
+        ]
+        # Approved, partially: an active grant for CIVIL.
+        approved = file(civil, "CIVIL", vaccination, vacc_items)
+        request_services.request_submit(actor=civil, request=approved)
+        request_services.request_endorse(
+            actor=steward, request=approved, reason="Lawful purpose; items are necessary."
+        )
+        request_services.request_approve(
+            actor=office,
+            request=approved,
+            reason="Approved without birth dates: the resident id suffices.",
+            fields=["resident_id", "vaccine_code", "dose_number"],
+            max_records_per_day=5000,
+            max_calls_per_day=2000,
+        )
+        # Waiting for the owner's opinion.
+        owner_review = file(
+            police,
+            "POLICE",
+            vaccination,
+            vacc_items[:2],
+            purpose="Check vaccination of detainees for the health screening.",
+        )
+        request_services.request_submit(actor=police, request=owner_review)
+        # Unconditional resource: straight to the office.
+        office_review = file(
+            civil,
+            "CIVIL",
+            clinics,
+            [("clinic_code", "To link records to clinics."), ("clinic_name", "To show names.")],
+            method="periodic_copy",
+            frequency="monthly",
+            purpose="Keep the list of licensed clinics in the school health register.",
+        )
+        request_services.request_submit(actor=civil, request=office_review)
+        # Returned by the owner for changes.
+        returned = file(police, "POLICE", vaccination, vacc_items, purpose="Statistics.")
+        request_services.request_submit(actor=police, request=returned)
+        request_services.request_return(
+            actor=steward,
+            request=returned,
+            reason="State which statistics, and why they need personal items.",
+        )
+        # Rejected by the office (the requester may appeal once).
+        rejected = file(
+            civil,
+            "CIVIL",
+            vaccination,
+            vacc_items[:1],
+            purpose="General research.",
+        )
+        request_services.request_submit(actor=civil, request=rejected)
+        request_services.request_endorse(actor=steward, request=rejected)
+        request_services.request_reject(
+            actor=office,
+            request=rejected,
+            reason="Research is not a statutory duty of the Civil Affairs Bureau.",
+        )
+        # A draft not yet submitted.
+        file(civil, "CIVIL", vaccination, vacc_items[2:3], purpose="Draft: dose completeness.")
 
     def _resource(self, steward, owner, *, identifier, methods, items, csv, legal_basis, **data):
         resource = Resource.objects.filter(identifier=identifier).first()

@@ -1,0 +1,181 @@
+from django import forms
+from django.contrib import admin
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from access_requests import services
+from access_requests.models import Holiday, Request, RequestItem, RequestStep, ReviewPolicy
+from govshare.admin_actions import ReasonForm, service_action
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue")), ("no", _("On time"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(overdue_since__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(overdue_since__isnull=True)
+        return queryset
+
+
+class RequestItemInline(admin.TabularInline):
+    model = RequestItem
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["name", "reason", "approved"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RequestStepInline(admin.TabularInline):
+    model = RequestStep
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = [
+        "at",
+        "action",
+        "from_state",
+        "to_state",
+        "actor",
+        "department",
+        "reason",
+    ]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ApproveForm(ReasonForm):
+    """Reason optional; items may be narrowed (only items every selected request has)."""
+
+    takes_objects = True
+    fields_to_approve = forms.MultipleChoiceField(
+        label=_("Approve only these items (leave empty to approve all requested)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    max_records_per_day = forms.IntegerField(
+        label=_("Records per day"), min_value=1, required=False
+    )
+    max_calls_per_day = forms.IntegerField(label=_("Calls per day"), min_value=1, required=False)
+
+    def __init__(self, *args, objects, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = False
+        common = None
+        for request in objects:
+            names = list(request.items.values_list("name", flat=True))
+            common = names if common is None else [n for n in common if n in names]
+        self.fields["fields_to_approve"].choices = [(n, n) for n in common or []]
+
+
+def _approve(user, obj, data):
+    services.request_approve(
+        actor=user,
+        request=obj,
+        reason=data.get("reason", ""),
+        fields=data.get("fields_to_approve") or None,
+        max_records_per_day=data.get("max_records_per_day"),
+        max_calls_per_day=data.get("max_calls_per_day"),
+    )
+
+
+@admin.register(Request)
+class RequestAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "resource",
+        "requesting_department",
+        "state",
+        "method",
+        "due_date",
+        "is_overdue",
+        "appealed",
+        "created_at",
+    ]
+    list_filter = [
+        "state",
+        OverdueFilter,
+        "requesting_department",
+        "appealed",
+        ("resource", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "=id",
+        "resource__identifier",
+        "resource__title",
+        "requesting_department__code",
+        "purpose",
+        "legal_basis_citation",
+    ]
+    list_select_related = ["resource", "requesting_department"]
+    inlines = [RequestItemInline, RequestStepInline]
+    actions = [
+        service_action(name="approve", label=_("Approve"), call=_approve, form_class=ApproveForm),
+        service_action(
+            name="reject",
+            label=_("Reject"),
+            call=lambda user, obj, data: services.request_reject(
+                actor=user, request=obj, reason=data["reason"]
+            ),
+        ),
+        service_action(
+            name="return_to_requester",
+            label=_("Return to the requester"),
+            call=lambda user, obj, data: services.request_return(
+                actor=user, request=obj, reason=data["reason"]
+            ),
+        ),
+    ]
+
+    def get_queryset(self, request):
+        # The office's queue: overdue first, then the earliest due date.
+        return (
+            super()
+            .get_queryset(request)
+            .order_by(
+                F("overdue_since").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "-id"
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.display(boolean=True, description=_("overdue"))
+    def is_overdue(self, obj):
+        return obj.overdue_since is not None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Rows change only through the actions (services); the change form is read-only.
+        return request.method == "GET" and super().has_view_permission(request, obj)
+
+
+@admin.register(Holiday)
+class HolidayAdmin(SimpleHistoryAdmin):
+    list_display = ["date", "name"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+
+@admin.register(ReviewPolicy)
+class ReviewPolicyAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "owner_review_days", "office_review_days", "max_validity_days"]
+
+    def has_add_permission(self, request):
+        return not ReviewPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

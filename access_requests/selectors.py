@@ -1,0 +1,67 @@
+"""Reads for requests: permission-filtered querysets with their joins already chosen."""
+
+from django.db.models import F, Q
+from django.shortcuts import get_object_or_404
+
+from access_requests.models import Request
+from rights.models import Membership
+from rights.permissions import department_ids, department_ids_with_role, is_office_member
+
+_JOINS = (
+    "requesting_department",
+    "requested_by",
+    "resource__owner_department",
+    "resource__management_right_holder",
+)
+
+
+def requests_visible_to(user):
+    """The filing department sees its requests; the owner, the management-right holder and the
+    office see them once submitted. Nobody else sees a request at all."""
+    mine = department_ids(user)
+    visible = Q(requesting_department_id__in=mine)
+    involved = Q(resource__owner_department_id__in=mine) | Q(
+        resource__management_right_holder_id__in=mine
+    )
+    if is_office_member(user):
+        involved = Q(pk__isnull=False)
+    visible |= involved & ~Q(state=Request.State.DRAFT)
+    return Request.objects.filter(visible).select_related(*_JOINS)
+
+
+def request_for_user(user, pk):
+    return get_object_or_404(requests_visible_to(user), pk=pk)
+
+
+def department_requests(user):
+    """'My department's requests': those filed by the user's departments, newest first."""
+    return (
+        Request.objects.filter(requesting_department_id__in=department_ids(user))
+        .select_related(*_JOINS)
+        .order_by("-created_at", "-id")
+    )
+
+
+def review_queue(user):
+    """What waits for the user: owner reviews for their stewarded departments, decisions for the
+    management-right holders they review for, overdue first, then by due date."""
+    stewards = department_ids_with_role(user, Membership.Role.STEWARD)
+    reviewers = department_ids_with_role(user, Membership.Role.REVIEWER)
+    owner_stage = Q(state=Request.State.OWNER_REVIEW, resource__owner_department_id__in=stewards)
+    decision = Q(
+        state=Request.State.OFFICE_REVIEW,
+        resource__management_right_holder_id__in=reviewers | stewards,
+        appealed=False,
+    )
+    if is_office_member(user) and reviewers:
+        decision |= Q(state=Request.State.OFFICE_REVIEW, appealed=True)
+    return (
+        Request.objects.filter(owner_stage | decision)
+        .exclude(requesting_department_id__in=department_ids(user))
+        .select_related(*_JOINS)
+        .order_by(F("overdue_since").asc(nulls_last=True), "due_date", "id")
+    )
+
+
+def timeline(request):
+    return request.steps.select_related("actor", "department").order_by("at", "id")

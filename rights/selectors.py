@@ -1,0 +1,43 @@
+"""Reads for grants: only the grantee, the owner, the management-right holder and the office."""
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from rights.models import Grant
+from rights.permissions import department_ids, is_office_member
+
+_JOINS = (
+    "grantee_department",
+    "resource__owner_department",
+    "resource__management_right_holder",
+    "request",
+)
+
+
+def grants_visible_to(user):
+    if is_office_member(user):
+        return Grant.objects.select_related(*_JOINS)
+    mine = department_ids(user)
+    return Grant.objects.filter(
+        Q(grantee_department_id__in=mine)
+        | Q(resource__owner_department_id__in=mine)
+        | Q(resource__management_right_holder_id__in=mine)
+    ).select_related(*_JOINS)
+
+
+def grant_for_user(user, pk):
+    return get_object_or_404(grants_visible_to(user), pk=pk)
+
+
+def department_grants(user):
+    """'My department's grants': usage rights the user's departments hold."""
+    return (
+        Grant.objects.filter(grantee_department_id__in=department_ids(user))
+        .select_related(*_JOINS)
+        .order_by("-created_at", "-id")
+    )
+
+
+def grant_timeline(grant):
+    """The grant's own history rows (created, suspended, resumed, revoked, expired), oldest first."""
+    return grant.history.select_related("history_user").order_by("history_date", "history_id")
