@@ -6,7 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from access_requests import services
 from access_requests.models import Holiday, Request, RequestItem, RequestStep, ReviewPolicy
-from govshare.admin_actions import ReasonForm, service_action
+from govshare.admin_actions import ReasonForm, ServiceOnlyAdminMixin, service_action
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -88,7 +88,7 @@ def _approve(user, obj, data):
 
 
 @admin.register(Request)
-class RequestAdmin(SimpleHistoryAdmin):
+class RequestAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "id",
         "resource",
@@ -145,22 +145,9 @@ class RequestAdmin(SimpleHistoryAdmin):
             )
         )
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
     @admin.display(boolean=True, description=_("overdue"))
     def is_overdue(self, obj):
         return obj.overdue_since is not None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Rows change only through the actions (services); the change form is read-only.
-        return request.method == "GET" and super().has_view_permission(request, obj)
 
 
 @admin.register(Holiday)

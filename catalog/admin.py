@@ -3,6 +3,7 @@ from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.models import DataItem, Release, Resource
+from govshare.admin_actions import ServiceOnlyAdminMixin
 
 
 class DataItemInline(admin.TabularInline):
@@ -16,23 +17,8 @@ class DataItemInline(admin.TabularInline):
         return False
 
 
-class ReadOnlyAdminMixin:
-    """The office inspects the catalog here; owners change it through their own pages."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Viewing is allowed through has_view_permission; the object-permission page of
-        # guardian needs change permission, which only superusers hold.
-        return request.user.is_superuser and request.method == "GET"
-
-
 @admin.register(Resource)
-class ResourceAdmin(ReadOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
+class ResourceAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
     list_display = [
         "identifier",
         "title",
@@ -75,7 +61,7 @@ class ResourceAdmin(ReadOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(DataItem)
-class DataItemAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class DataItemAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["name", "resource", "type", "sensitivity", "required"]
     list_filter = ["type", "sensitivity"]
     search_fields = ["name", "description", "resource__identifier"]
@@ -83,7 +69,7 @@ class DataItemAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ReleaseAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["resource", "sequence", "row_count", "size_bytes", "sha256", "created_at"]
     list_filter = ["resource__owner_department", "created_at"]
     search_fields = ["resource__identifier", "sha256", "original_name"]

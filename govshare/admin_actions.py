@@ -73,3 +73,23 @@ def service_action(*, name, label, call, form_class=ReasonForm):
 
 def _takes_objects(form_class):
     return getattr(form_class, "takes_objects", False)
+
+
+class ServiceOnlyAdminMixin:
+    """Read-only rows: they change only through admin actions that call the services.
+
+    Viewing needs the model's view permission. ``has_change_permission`` is true for GET only, so
+    guardian's object-permission page can be opened for inspection but nothing can be saved.
+    """
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields or [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method == "GET" and self.has_view_permission(request, obj)

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from govshare.admin_actions import service_action
+from govshare.admin_actions import ServiceOnlyAdminMixin, service_action
 from rights import services
 from rights.models import Department, Grant, Membership
 
@@ -72,7 +72,7 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Grant)
-class GrantAdmin(GuardedModelAdmin, SimpleHistoryAdmin):
+class GrantAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
     list_display = [
         "id",
         "resource",
@@ -119,17 +119,3 @@ class GrantAdmin(GuardedModelAdmin, SimpleHistoryAdmin):
             ),
         ),
     ]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Status changes only through the actions (services); guardian's permission page is
-        # for inspection.
-        return request.method == "GET" and super().has_view_permission(request, obj)
