@@ -5,7 +5,12 @@ from django.shortcuts import get_object_or_404
 
 from access_requests.models import Request
 from rights.models import Membership
-from rights.permissions import department_ids, department_ids_with_role, is_office_member
+from rights.permissions import (
+    department_ids,
+    department_ids_with_role,
+    is_office_member,
+    office_department_ids,
+)
 
 _JOINS = (
     "requesting_department",
@@ -47,14 +52,19 @@ def review_queue(user):
     management-right holders they review for, overdue first, then by due date."""
     stewards = department_ids_with_role(user, Membership.Role.STEWARD)
     reviewers = department_ids_with_role(user, Membership.Role.REVIEWER)
+    office = office_department_ids()
     owner_stage = Q(state=Request.State.OWNER_REVIEW, resource__owner_department_id__in=stewards)
+    # Reviewers decide for their department; stewards only where the holder is not the office
+    # (the same rule as rights.permissions.can_decide).
     decision = Q(
         state=Request.State.OFFICE_REVIEW,
-        resource__management_right_holder_id__in=reviewers | stewards,
         appealed=False,
+        resource__management_right_holder_id__in=reviewers | (stewards - office),
     )
-    if is_office_member(user) and reviewers:
-        decision |= Q(state=Request.State.OFFICE_REVIEW, appealed=True)
+    if reviewers & office:
+        decision |= Q(state=Request.State.OFFICE_REVIEW, appealed=True) & ~Q(
+            steps__action="reject", steps__actor=user
+        )
     return (
         Request.objects.filter(owner_stage | decision)
         .exclude(requesting_department_id__in=department_ids(user))

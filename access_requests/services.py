@@ -44,6 +44,7 @@ TRANSITIONS = {
     "appeal": ({S.REJECTED}, S.OFFICE_REVIEW),
 }
 EDITABLE = {S.DRAFT, S.RETURNED}
+REASON_MAX = RequestItem._meta.get_field("reason").max_length
 REQUEST_FIELDS = (
     "purpose",
     "legal_basis_kind",
@@ -85,7 +86,7 @@ def _check_resource(resource, department):
         )
 
 
-def _check_request(resource, data, items):
+def _check_request(resource, data, items, *, submitting=False):
     errors = {}
     if not (data.get("purpose") or "").strip():
         errors["purpose"] = _("State the purpose the data will be used for.")
@@ -114,7 +115,11 @@ def _check_request(resource, data, items):
         longest = ReviewPolicy.current().max_validity_days
         if (end - start).days + 1 > longest:
             errors["valid_until"] = _("The period may last at most %(n)d days.") % {"n": longest}
-        if start < timezone.localdate() - datetime.timedelta(days=1):
+        today = timezone.localdate()
+        if submitting and end < today:
+            errors["valid_until"] = _("The period has already ended; change the dates.")
+        elif not submitting and start < today - datetime.timedelta(days=1):
+            # Only when the dates are written: a draft kept a few days may still be submitted.
             errors["valid_from"] = _("The period cannot start in the past.")
     known = set(resource.data_items.values_list("name", flat=True))
     item_errors = []
@@ -350,7 +355,7 @@ def request_submit(*, actor, request):
     _check_resource(request.resource, request.requesting_department)
     items = [{"name": i.name, "reason": i.reason} for i in request.items.all()]
     data = {field: getattr(request, field) for field in REQUEST_FIELDS}
-    _check_request(request.resource, data, items)
+    _check_request(request.resource, data, items, submitting=True)
     policy = ReviewPolicy.current()
     _move(request, "submit", actor, request.requesting_department)
     if request.resource.sharing_type == SharingType.UNCONDITIONAL:
@@ -401,7 +406,16 @@ def _reviewer_of_current_stage(actor, request):
                 )
             )
         if request.appealed:
-            return Department.objects.filter(kind=Department.Kind.OFFICE).first()
+            # The office in which the actor reviews (an appeal is heard by the office).
+            return (
+                Department.objects.filter(
+                    kind=Department.Kind.OFFICE,
+                    memberships__user=actor,
+                    memberships__role=Membership.Role.REVIEWER,
+                )
+                .order_by("code")
+                .first()
+            )
         return request.resource.management_right_holder
     if can_decide(actor, request) or can_review_as_owner(actor, request):
         return None  # a reviewer, but not at this stage: the transition table refuses it (409)
@@ -514,7 +528,12 @@ def request_appeal(*, actor, request, reason):
 
 @transaction.atomic
 def request_renew(*, actor, grant):
-    """A new draft request prefilled from a grant (same items, purpose, basis, method)."""
+    """A new draft request prefilled from a grant (same items, purpose, basis, method).
+
+    A revoked grant is not renewed: revocation ends the right for cause.
+    """
+    if grant.status == grant.Status.REVOKED:
+        raise IllegalTransition(_("A revoked grant cannot be renewed; file a new request."))
     period = (grant.valid_until - grant.valid_from).days
     start = max(grant.valid_until + datetime.timedelta(days=1), timezone.localdate())
     data = {

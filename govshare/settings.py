@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -221,6 +222,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set used under several field names (methods/method, state/from_state).
+    "ENUM_NAME_OVERRIDES": {
+        "SharingMethodEnum": "catalog.models.Method",
+        "RequestStateEnum": "access_requests.models.Request.State",
+    },
 }
 
 # HTTPS and cookies: strict unless DEBUG; each can be relaxed explicitly behind a proxy.

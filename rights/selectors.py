@@ -39,5 +39,5 @@ def department_grants(user):
 
 
 def grant_timeline(grant):
-    """The grant's own history rows (created, suspended, resumed, revoked, expired), oldest first."""
+    """The grant's history rows (created, suspended, resumed, revoked, expired), oldest first."""
     return grant.history.select_related("history_user").order_by("history_date", "history_id")

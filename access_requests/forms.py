@@ -1,0 +1,165 @@
+"""Web forms for the request workflow. They parse input; every rule lives in the services."""
+
+from django import forms
+from django.core.validators import FileExtensionValidator
+from django.utils.translation import gettext_lazy as _
+
+from access_requests.models import Frequency, LegalBasisKind
+from access_requests.services import REQUEST_FIELDS
+from catalog.models import Method
+from rights.models import Department
+
+DATE_INPUT = {"type": "date"}
+
+
+class RequestForm(forms.Form):
+    """File or edit a request for one resource.
+
+    Each data item of the resource becomes a checkbox ``item_<name>`` with a reason input
+    ``reason_<name>``; only checked items are sent to the service.
+    """
+
+    department = forms.ModelChoiceField(
+        label=_("Requesting department"), queryset=Department.objects.none()
+    )
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the data will be used for, and only for."),
+    )
+    legal_basis_kind = forms.ChoiceField(
+        label=_("Kind of legal basis"), choices=[("", "—"), *LegalBasisKind.choices]
+    )
+    legal_basis_citation = forms.CharField(
+        label=_("Citation"),
+        max_length=300,
+        help_text=_("The law, regulation or order, by its name."),
+    )
+    legal_basis_article = forms.CharField(label=_("Article"), max_length=100, required=False)
+    legal_basis_text = forms.CharField(
+        label=_("Text of the provision"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    supporting_document = forms.FileField(
+        label=_("Supporting document"),
+        required=False,
+        validators=[FileExtensionValidator(["pdf", "png", "jpg", "jpeg"])],
+        widget=forms.FileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+        help_text=_("Optional: PDF, PNG or JPEG, for example the court order."),
+    )
+    method = forms.ChoiceField(label=_("Sharing method"), choices=())
+    frequency = forms.ChoiceField(
+        label=_("Frequency"),
+        choices=[("", "—"), *Frequency.choices],
+        required=False,
+        help_text=_("Only for a periodic copy."),
+    )
+    valid_from = forms.DateField(
+        label=_("Valid from"), widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"), widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, resource, departments=None, instance=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.resource = resource
+        self.data_items = list(resource.data_items.all())
+        if departments is None or len(departments) <= 1:
+            # Nothing to choose: the only requester department, or the request's own.
+            del self.fields["department"]
+            self.fixed_department = departments[0] if departments else None
+        else:
+            self.fields["department"].queryset = Department.objects.filter(
+                pk__in=[d.pk for d in departments]
+            ).order_by("code")
+        methods = resource.methods
+        self.fields["method"].choices = [("", "—")] + [(m, Method(m).label) for m in methods]
+        # A resource without methods (not shareable) still reaches the service, which says why.
+        self.fields["method"].required = bool(methods)
+        if Method.PERIODIC_COPY not in methods:
+            del self.fields["frequency"]
+        chosen = {}
+        if instance is not None:
+            self.initial.update({f: getattr(instance, f) for f in REQUEST_FIELDS})
+            chosen = {item.name: item.reason for item in instance.items.all()}
+        for item in self.data_items:
+            self.fields[f"item_{item.name}"] = forms.BooleanField(
+                label=item.name, required=False, initial=item.name in chosen
+            )
+            self.fields[f"reason_{item.name}"] = forms.CharField(
+                label=_("Why %(name)s is needed") % {"name": item.name},
+                max_length=500,
+                required=False,
+                initial=chosen.get(item.name, ""),
+            )
+
+    def item_rows(self):
+        """(data item, checkbox, reason input) for each item of the resource, in catalog order."""
+        return [
+            (item, self[f"item_{item.name}"], self[f"reason_{item.name}"])
+            for item in self.data_items
+        ]
+
+    def item_field_names(self):
+        return {f"{kind}_{item.name}" for item in self.data_items for kind in ("item", "reason")}
+
+    def department_choice(self):
+        if "department" in self.fields:
+            return self.cleaned_data["department"]
+        return self.fixed_department
+
+    def service_data(self):
+        data = {f: self.cleaned_data.get(f) for f in REQUEST_FIELDS if f in self.fields}
+        data.setdefault("frequency", "")
+        return data
+
+    def items(self):
+        return [
+            {"name": item.name, "reason": self.cleaned_data.get(f"reason_{item.name}", "")}
+            for item in self.data_items
+            if self.cleaned_data.get(f"item_{item.name}")
+        ]
+
+
+class ReasonForm(forms.Form):
+    """The reason that goes with a workflow step; the service decides whether it is required."""
+
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+    def __init__(self, *args, required=True, label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = required
+        if label:
+            self.fields["reason"].label = label
+
+
+class ApproveForm(forms.Form):
+    """The decision: the items approved (a narrower set is a partial approval) and limits."""
+
+    items = forms.MultipleChoiceField(
+        label=_("Approved data items"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Untick what is not necessary for the stated purpose."),
+    )
+    max_records_per_day = forms.IntegerField(
+        label=_("Records per day (limit)"), min_value=1, required=False
+    )
+    max_calls_per_day = forms.IntegerField(
+        label=_("Calls per day (limit)"), min_value=1, required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+    )
+
+    def __init__(self, *args, requested=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [(name, name) for name in requested]
+        self.initial.setdefault("items", list(requested))

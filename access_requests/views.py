@@ -1,0 +1,253 @@
+"""Request pages. Views parse input, call one service or selector, and render.
+
+The model instance is called ``access_request`` throughout, so that ``request`` is always the
+HTTP request.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from access_requests import selectors, services
+from access_requests.forms import ApproveForm, ReasonForm, RequestForm
+from access_requests.models import Request
+from catalog.selectors import resource_for_user
+from govshare.exceptions import DomainError
+from govshare.forms import add_service_errors
+from rights.models import Department, Membership
+from rights.permissions import (
+    can_decide,
+    can_review_as_owner,
+    department_ids_with_role,
+    is_member_of,
+    is_requester_for,
+)
+
+PAGE_SIZE = 25
+S = Request.State
+
+STEP_LABELS = {
+    "create": gettext_lazy("Created"),
+    "edit": gettext_lazy("Changed"),
+    "submit": gettext_lazy("Submitted"),
+    "route_to_owner": gettext_lazy("Sent to the owner for review"),
+    "route_to_office": gettext_lazy("Sent for decision"),
+    "endorse": gettext_lazy("Endorsed by the owner"),
+    "return": gettext_lazy("Returned for changes"),
+    "reject": gettext_lazy("Rejected"),
+    "approve": gettext_lazy("Approved"),
+    "withdraw": gettext_lazy("Withdrawn"),
+    "appeal": gettext_lazy("Appealed"),
+}
+# action: (service function, message once done)
+STEPS = {
+    "submit": (services.request_submit, gettext_lazy("The request is submitted for review.")),
+    "withdraw": (services.request_withdraw, gettext_lazy("The request is withdrawn.")),
+    "appeal": (services.request_appeal, gettext_lazy("Your appeal is sent to the office.")),
+    "endorse": (services.request_endorse, gettext_lazy("You endorsed the request.")),
+    "return": (services.request_return, gettext_lazy("The request is returned for changes.")),
+    "reject": (services.request_reject, gettext_lazy("The request is rejected.")),
+    "approve": (services.request_approve, gettext_lazy("The request is approved.")),
+}
+# Steps that carry a reason, in the order their forms appear on the page.
+REASON_ACTIONS = ("endorse", "return", "reject", "appeal", "withdraw")
+OWNER_ACTIONS = {"endorse", "return", "reject"}
+DECIDER_ACTIONS = {"approve", "return", "reject"}
+
+
+def _requester_departments(user):
+    ids = department_ids_with_role(user, Membership.Role.REQUESTER)
+    return list(Department.objects.filter(pk__in=ids, is_active=True).order_by("code"))
+
+
+def _request_for_requester(request, pk):
+    """The request if visible (404 otherwise) and filed by the user's department (403 otherwise)."""
+    access_request = selectors.request_for_user(request.user, pk)
+    if not is_requester_for(request.user, access_request.requesting_department_id):
+        raise PermissionDenied(
+            _("Only a requester of %(dept)s can change its requests.")
+            % {"dept": access_request.requesting_department.code}
+        )
+    return access_request
+
+
+def _available_actions(user, access_request):
+    """The steps this user may take now: the transition table, filtered by who they are."""
+    state = access_request.state
+    possible = {a for a, (sources, _to) in services.TRANSITIONS.items() if state in sources}
+    actions = set()
+    if is_requester_for(user, access_request.requesting_department_id):
+        actions |= possible & {"submit", "withdraw"}
+        if "appeal" in possible and not access_request.appealed:
+            actions.add("appeal")
+        if state in services.EDITABLE:
+            actions.add("edit")
+    if state == S.OWNER_REVIEW and can_review_as_owner(user, access_request):
+        actions |= possible & OWNER_ACTIONS
+    if state == S.OFFICE_REVIEW and can_decide(user, access_request):
+        actions |= possible & DECIDER_ACTIONS
+    return actions
+
+
+def _paginated(request, queryset, template):
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, template, {"page": page})
+
+
+def request_list(request):
+    return _paginated(
+        request, selectors.department_requests(request.user), "access_requests/request_list.html"
+    )
+
+
+def request_queue(request):
+    return _paginated(
+        request, selectors.review_queue(request.user), "access_requests/request_queue.html"
+    )
+
+
+def request_create(request):
+    departments = _requester_departments(request.user)
+    if not departments:
+        raise PermissionDenied(_("Only requesters can file requests."))
+    resource_id = request.GET.get("resource", "")
+    if not resource_id.isdigit():
+        raise Http404(_("Choose a resource in the catalog first."))
+    resource = resource_for_user(request.user, int(resource_id))
+    form = RequestForm(
+        request.POST or None, request.FILES or None, resource=resource, departments=departments
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            access_request = services.request_create(
+                actor=request.user,
+                department=form.department_choice(),
+                resource=resource,
+                data=form.service_data(),
+                items=form.items(),
+                document=form.cleaned_data.get("supporting_document"),
+            )
+        except (ValidationError, DomainError) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Draft saved. Check it, then submit it for review."))
+            return redirect("access_requests:request_detail", pk=access_request.pk)
+    return render(
+        request,
+        "access_requests/request_form.html",
+        {"form": form, "resource": resource, "access_request": None},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def request_edit(request, pk):
+    access_request = _request_for_requester(request, pk)
+    if access_request.state not in services.EDITABLE:
+        messages.error(request, _("Only a draft or a returned request can be changed."))
+        return redirect("access_requests:request_detail", pk=access_request.pk)
+    form = RequestForm(
+        request.POST or None,
+        request.FILES or None,
+        resource=access_request.resource,
+        instance=access_request,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_update(
+                actor=request.user,
+                request=access_request,
+                data=form.service_data(),
+                items=form.items(),
+                document=form.cleaned_data.get("supporting_document"),
+            )
+        except (ValidationError, DomainError) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("access_requests:request_detail", pk=access_request.pk)
+    return render(
+        request,
+        "access_requests/request_form.html",
+        {"form": form, "resource": access_request.resource, "access_request": access_request},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def request_detail(request, pk):
+    access_request = selectors.request_for_user(request.user, pk)
+    steps = list(selectors.timeline(access_request))
+    for step in steps:
+        step.label = STEP_LABELS.get(step.action, step.action)
+    items = list(access_request.items.all())
+    actions = _available_actions(request.user, access_request)
+    return render(
+        request,
+        "access_requests/request_detail.html",
+        {
+            "access_request": access_request,
+            "items": items,
+            "steps": steps,
+            "grant": getattr(access_request, "grant", None),
+            "actions": actions,
+            "is_filer": is_member_of(request.user, access_request.requesting_department_id),
+            "approve_form": ApproveForm(requested=[i.name for i in items], auto_id="id_approve_%s"),
+            "reason_forms": {
+                action: ReasonForm(
+                    required=action in {"appeal", "return", "reject"}, auto_id=f"id_{action}_%s"
+                )
+                for action in REASON_ACTIONS
+                if action in actions
+            },
+        },
+    )
+
+
+def _step_input(action, post, access_request):
+    """The keyword arguments of the step's service function, parsed from the POST."""
+    if action == "submit":
+        return {}
+    if action == "approve":
+        form = ApproveForm(post, requested=[i.name for i in access_request.items.all()])
+        if not form.is_valid():
+            raise ValidationError([e for errors in form.errors.values() for e in errors])
+        data = form.cleaned_data
+        return {
+            "fields": data["items"],
+            "max_records_per_day": data["max_records_per_day"],
+            "max_calls_per_day": data["max_calls_per_day"],
+            "reason": data["reason"],
+        }
+    form = ReasonForm(post, required=False)
+    if not form.is_valid():
+        raise ValidationError(form.errors["reason"])
+    return {"reason": form.cleaned_data["reason"]}
+
+
+@require_POST
+def request_action(request, pk, action):
+    if action not in STEPS:
+        raise Http404(_("No such step."))
+    access_request = selectors.request_for_user(request.user, pk)
+    step, done = STEPS[action]
+    try:
+        step(
+            actor=request.user,
+            request=access_request,
+            **_step_input(action, request.POST, access_request),
+        )
+    except (ValidationError, DomainError) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, done)
+    return redirect("access_requests:request_detail", pk=access_request.pk)
+
+
+def _message(exc):
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(getattr(exc, "message", exc))

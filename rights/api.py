@@ -1,0 +1,76 @@
+"""Grants over REST: visible to the grantee, the owner, the management-right holder and the
+office (404 for anyone else). Each lifecycle endpoint calls exactly one service."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from access_requests import services as request_services
+from access_requests.api import request_response
+from access_requests.serializers import RequestDetailSerializer, RequiredReasonSerializer
+from rights import selectors, services
+from rights.models import Grant
+from rights.serializers import GrantSerializer
+
+
+def _lifecycle(description):
+    return extend_schema(
+        request=RequiredReasonSerializer, responses={200: GrantSerializer}, description=description
+    )
+
+
+class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Usage rights created by approvals."""
+
+    serializer_class = GrantSerializer
+
+    # The schema generator reads the model (and the type of ``{id}``) here, without a user or a
+    # database; the rows every call sees come from ``get_queryset``.
+    queryset = Grant.objects.none()
+
+    def get_queryset(self):
+        return selectors.grants_visible_to(self.request.user).select_related("approved_by")
+
+    def _answer(self, grant):
+        return Response(GrantSerializer(self.get_queryset().get(pk=grant.pk)).data)
+
+    def _reason(self):
+        serializer = RequiredReasonSerializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["reason"]
+
+    @_lifecycle("Active → suspended; the grantee loses the permission until resumed.")
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        grant = self.get_object()
+        return self._answer(
+            services.grant_suspend(actor=request.user, grant=grant, reason=self._reason())
+        )
+
+    @_lifecycle("Suspended → active, inside the validity period only.")
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        grant = self.get_object()
+        return self._answer(
+            services.grant_resume(actor=request.user, grant=grant, reason=self._reason())
+        )
+
+    @_lifecycle("Active or suspended → revoked, for good.")
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        grant = self.get_object()
+        return self._answer(
+            services.grant_revoke(actor=request.user, grant=grant, reason=self._reason())
+        )
+
+    @extend_schema(
+        request=None,
+        responses={201: RequestDetailSerializer},
+        description="File a new draft request prefilled from this grant (grantee's requester).",
+    )
+    @action(detail=True, methods=["post"])
+    def renew(self, request, pk=None):
+        grant = self.get_object()
+        renewal = request_services.request_renew(actor=request.user, grant=grant)
+        return request_response(request.user, renewal, status.HTTP_201_CREATED)
