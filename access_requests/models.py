@@ -173,6 +173,7 @@ class RequestStep(models.Model):
     )
     reason = models.TextField(_("reason"), blank=True)
     at = models.DateTimeField(_("when"), auto_now_add=True)
+    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
 
     class Meta:
         ordering = ["request_id", "at", "id"]

@@ -23,6 +23,7 @@ from access_requests.models import (
     RequestStep,
     ReviewPolicy,
 )
+from audit.ledger import ledger_append, text_sha256
 from catalog.models import Method, Resource, SharingType
 from govshare.exceptions import IllegalTransition
 from notifications.services import notify
@@ -240,7 +241,7 @@ def _locked(request):
 
 
 def _step(request, action, from_state, to_state, actor, department, reason):
-    RequestStep.objects.create(
+    return RequestStep.objects.create(
         request=request,
         action=action,
         from_state=from_state,
@@ -271,8 +272,33 @@ def _move(request, action, actor, department, reason="", due_days=None):
     request._history_user = actor
     request._change_reason = f"{action}: {reason}"[:100] if reason else action
     request.save()
-    _step(request, action, from_state, to, actor, department, reason)
-    return request
+    return _step(request, action, from_state, to, actor, department, reason)
+
+
+def _record(request, first_step, last_step=None, *, grant=None, detail=None):
+    """The ledger entry of one transition (one entry even when it took two steps), linked from
+    its last timeline step. Reasons go in as hashes: the ledger holds no free text."""
+    last_step = last_step or first_step
+    resource = request.resource
+    entry = ledger_append(
+        event=f"request.{first_step.action}",
+        actor=first_step.actor,
+        departments=[
+            request.requesting_department,
+            resource.owner_department,
+            resource.management_right_holder,
+            first_step.department,
+        ],
+        subject={
+            "request": request.pk,
+            "resource": resource.pk,
+            "grant": grant.pk if grant else None,
+        },
+        hashes={"reason_sha256": text_sha256(first_step.reason)} if first_step.reason else None,
+        detail={"from": first_step.from_state, "to": last_step.to_state, **(detail or {})},
+    )
+    RequestStep.objects.filter(pk=last_step.pk).update(ledger_index=entry.index)
+    return entry
 
 
 ACTION_PAST = {
@@ -357,18 +383,19 @@ def request_submit(*, actor, request):
     data = {field: getattr(request, field) for field in REQUEST_FIELDS}
     _check_request(request.resource, data, items, submitting=True)
     policy = ReviewPolicy.current()
-    _move(request, "submit", actor, request.requesting_department)
+    submitted = _move(request, "submit", actor, request.requesting_department)
     if request.resource.sharing_type == SharingType.UNCONDITIONAL:
-        _move(request, "route_to_office", None, None, due_days=policy.office_review_days)
+        routed = _move(request, "route_to_office", None, None, due_days=policy.office_review_days)
         _tell(_deciders(request), request, _("Request #%(id)d for %(res)s awaits your decision"))
     else:
-        _move(request, "route_to_owner", None, None, due_days=policy.owner_review_days)
+        routed = _move(request, "route_to_owner", None, None, due_days=policy.owner_review_days)
         owner = request.resource.owner_department_id
         _tell(
             _users(owner, [Membership.Role.STEWARD]),
             request,
             _("Request #%(id)d for %(res)s awaits the owner's opinion"),
         )
+    _record(request, submitted, routed)
     return request
 
 
@@ -379,7 +406,7 @@ def request_endorse(*, actor, request, reason=""):
     if not can_review_as_owner(actor, request):
         raise PermissionDenied(_("Only a data steward of the owning department can endorse."))
     policy = ReviewPolicy.current()
-    _move(
+    step = _move(
         request,
         "endorse",
         actor,
@@ -387,6 +414,7 @@ def request_endorse(*, actor, request, reason=""):
         reason.strip(),
         due_days=policy.office_review_days,
     )
+    _record(request, step)
     _tell(_deciders(request), request, _("Request #%(id)d for %(res)s awaits your decision"))
     return request
 
@@ -428,7 +456,7 @@ def request_return(*, actor, request, reason):
     reason = _require_reason(reason, _("returning the request"))
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
-    _move(request, "return", actor, department, reason)
+    _record(request, _move(request, "return", actor, department, reason))
     _tell(_requesters(request), request, _("Request #%(id)d for %(res)s was returned"), reason)
     return request
 
@@ -439,7 +467,7 @@ def request_reject(*, actor, request, reason):
     reason = _require_reason(reason, _("rejecting the request"))
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
-    _move(request, "reject", actor, department, reason)
+    _record(request, _move(request, "reject", actor, department, reason))
     _tell(_requesters(request), request, _("Request #%(id)d for %(res)s was rejected"), reason)
     return request
 
@@ -474,7 +502,7 @@ def request_approve(
         )
     if not approved:
         raise ValidationError({"fields": _("Approve at least one item, or reject the request.")})
-    _move(request, "approve", actor, department, reason.strip())
+    step = _move(request, "approve", actor, department, reason.strip())
     for item in request.items.all():
         item.approved = item.name in approved
         item.save(update_fields=["approved"])
@@ -485,6 +513,8 @@ def request_approve(
         max_records_per_day=max_records_per_day,
         max_calls_per_day=max_calls_per_day,
     )
+    entry = _record(request, step, grant=grant, detail={"fields": grant.fields})
+    grant.events.filter(action="grant").update(ledger_index=entry.index)
     _tell(
         _requesters(request),
         request,
@@ -500,7 +530,9 @@ def request_withdraw(*, actor, request, reason=""):
     """Any state before a decision → withdrawn, by a requester of the filing department."""
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
-    _move(request, "withdraw", actor, request.requesting_department, reason.strip())
+    _record(
+        request, _move(request, "withdraw", actor, request.requesting_department, reason.strip())
+    )
     return request
 
 
@@ -514,7 +546,7 @@ def request_appeal(*, actor, request, reason):
         raise IllegalTransition(_("This request has already been appealed once."))
     request.appealed = True
     policy = ReviewPolicy.current()
-    _move(
+    step = _move(
         request,
         "appeal",
         actor,
@@ -522,6 +554,7 @@ def request_appeal(*, actor, request, reason):
         reason,
         due_days=policy.office_review_days,
     )
+    _record(request, step)
     _tell(_office_reviewers(), request, _("Appeal on request #%(id)d for %(res)s"), reason)
     return request
 

@@ -18,7 +18,7 @@ from access_requests.forms import ApproveForm, ReasonForm, RequestForm
 from access_requests.models import Request
 from catalog.selectors import resource_for_user
 from govshare.exceptions import DomainError
-from govshare.forms import add_service_errors
+from govshare.forms import add_service_errors, error_message
 from rights.models import Department, Membership
 from rights.permissions import (
     can_decide,
@@ -241,13 +241,7 @@ def request_action(request, pk, action):
             **_step_input(action, request.POST, access_request),
         )
     except (ValidationError, DomainError) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_message(exc))
     else:
         messages.success(request, done)
     return redirect("access_requests:request_detail", pk=access_request.pk)
-
-
-def _message(exc):
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(getattr(exc, "message", exc))

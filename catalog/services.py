@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
+from audit.ledger import ledger_append, text_sha256
 from catalog import release_store
 from catalog.models import DataItem, Method, Release, Resource, SharingType
 from catalog.release_validation import typed_rows, validate
@@ -250,7 +251,21 @@ def resource_update(*, actor, resource, data, methods=None, items=None, related=
     resource.save()
     _replace_items(resource, items, actor)
     _resolve_related(resource, related)
+    if resource.status == Resource.Status.PUBLISHED:
+        _ledger(resource, "resource.changed", actor)
     return resource
+
+
+def _ledger(resource, event, actor, hashes=None):
+    """The ledger entry of a catalog transaction (drafts are the owner's business: none)."""
+    return ledger_append(
+        event=event,
+        actor=actor,
+        departments=[resource.owner_department, resource.management_right_holder],
+        subject={"resource": resource.pk},
+        hashes=hashes,
+        detail={"identifier": resource.identifier, "version": resource.version},
+    )
 
 
 @transaction.atomic
@@ -269,6 +284,7 @@ def resource_publish(*, actor, resource):
     resource._history_user = actor
     resource._change_reason = "published"
     resource.save()
+    _ledger(resource, "resource.published", actor)
     return resource
 
 
@@ -288,6 +304,9 @@ def resource_retire(*, actor, resource, reason):
     resource._history_user = actor
     resource._change_reason = f"retired: {reason.strip()}"[:100]
     resource.save()
+    _ledger(
+        resource, "resource.retired", actor, hashes={"reason_sha256": text_sha256(reason.strip())}
+    )
     return resource
 
 
@@ -347,6 +366,14 @@ def release_ingest(*, actor, resource, upload):
             stored_name = release.file.name
             release._history_user = actor
             release.save()
+            ledger_append(
+                event="release.accepted",
+                actor=actor,
+                departments=[resource.owner_department, resource.management_right_holder],
+                subject={"resource": resource.pk, "release": release.pk},
+                hashes={"sha256": release.sha256},
+                detail={"sequence": sequence, "rows": release.row_count},
+            )
     except BaseException:
         # Files are not transactional: a rolled-back release leaves no file behind.
         if stored_name:

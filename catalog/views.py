@@ -18,7 +18,7 @@ from catalog.forms import (
 )
 from catalog.models import Resource
 from govshare.exceptions import DomainError
-from govshare.forms import add_service_errors
+from govshare.forms import add_service_errors, error_message
 from rights.permissions import can_manage_resource, steward_departments
 
 PAGE_SIZE = 25
@@ -150,7 +150,7 @@ def resource_publish(request, pk):
     try:
         services.resource_publish(actor=request.user, resource=resource)
     except (ValidationError, DomainError) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_message(exc))
     else:
         messages.success(request, _("The resource is published."))
     return redirect("catalog:resource_detail", pk=resource.pk)
@@ -168,7 +168,7 @@ def resource_retire(request, pk):
             actor=request.user, resource=resource, reason=form.cleaned_data["reason"]
         )
     except (ValidationError, DomainError) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_message(exc))
     else:
         messages.success(request, _("The resource is retired."))
     return redirect("catalog:resource_detail", pk=resource.pk)
@@ -204,9 +204,3 @@ def release_upload(request, pk):
         {"resource": resource, "form": form, "report": report},
         status=status,
     )
-
-
-def _message(exc):
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(getattr(exc, "message", exc))

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from govshare.exceptions import DomainError
+from govshare.forms import error_message
 
 
 class ReasonForm(forms.Form):
@@ -17,12 +18,6 @@ class ReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=1000,
     )
-
-
-def _error_text(exc):
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(getattr(exc, "message", exc) or exc)
 
 
 def service_action(*, name, label, call, form_class=ReasonForm):
@@ -46,7 +41,7 @@ def service_action(*, name, label, call, form_class=ReasonForm):
                         call(request.user, obj, form.cleaned_data)
                         done += 1
                     except (ValidationError, PermissionDenied, DomainError) as exc:
-                        failed.append(f"{obj}: {_error_text(exc)}")
+                        failed.append(f"{obj}: {error_message(exc)}")
                 if done:
                     modeladmin.message_user(
                         request, _("%(action)s: %(n)d done.") % {"action": label, "n": done}

@@ -16,3 +16,10 @@ def add_service_errors(form, exc, field=None):
     )
     for message in messages:
         form.add_error(field, message)
+
+
+def error_message(exc):
+    """One line for a refused service call (ValidationError, PermissionDenied, DomainError)."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(getattr(exc, "message", None) or exc)

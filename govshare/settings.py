@@ -269,3 +269,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
     },
 }
+
+# Transparency ledger (audit/). The signing key never lives in the database.
+LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "govshare.local/ledger")
+LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE", "")
+if not LEDGER_SIGNING_KEY_FILE:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "LEDGER_SIGNING_KEY_FILE is required when DEBUG is off: the file holding the ledger's "
+            "Ed25519 signing key (create one with `manage.py ledger_keygen PATH`)."
+        )
+    LEDGER_SIGNING_KEY_FILE = str(VAR_DIR / "ledger-signing.key")  # created on first use
+elif not Path(LEDGER_SIGNING_KEY_FILE).is_file():
+    raise ImproperlyConfigured(
+        f"LEDGER_SIGNING_KEY_FILE={LEDGER_SIGNING_KEY_FILE!r} does not exist or is not a file."
+    )
+CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
+    "task": "audit.tasks.sign_checkpoint",
+    "schedule": 60,
+}

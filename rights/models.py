@@ -136,3 +136,26 @@ class GrantUserObjectPermission(UserObjectPermissionBase):
 
 class GrantGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Grant, on_delete=models.CASCADE)
+
+
+class GrantEvent(models.Model):
+    """One step in a grant's life (suspended, resumed, revoked, expired) with its full reason."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=16)
+    from_status = models.CharField(_("from"), max_length=16, choices=Grant.Status)
+    to_status = models.CharField(_("to"), max_length=16, choices=Grant.Status)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["grant_id", "at", "id"]
+        verbose_name = _("grant event")
+        verbose_name_plural = _("grant events")
+
+    def __str__(self):
+        return f"{self.action}: {self.from_status} → {self.to_status}"

@@ -39,5 +39,5 @@ def department_grants(user):
 
 
 def grant_timeline(grant):
-    """The grant's history rows (created, suspended, resumed, revoked, expired), oldest first."""
-    return grant.history.select_related("history_user").order_by("history_date", "history_id")
+    """The grant's events (granted, suspended, resumed, revoked, expired), oldest first."""
+    return grant.events.select_related("actor").order_by("at", "id")

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm, remove_perm
 
+from audit.ledger import ledger_append, text_sha256
 from govshare.exceptions import IllegalTransition
-from rights.models import Department, Grant, Membership
+from rights.models import Department, Grant, GrantEvent, Membership
 from rights.permissions import can_manage_grant
 
 
@@ -111,13 +112,24 @@ def grant_create(*, request, approved_by, fields, max_records_per_day=None, max_
     grant._change_reason = "granted"
     grant.save()
     assign_perm(USE_GRANT, grant.grantee_department.group, grant)
+    GrantEvent.objects.create(
+        grant=grant,
+        action="grant",
+        from_status=Grant.Status.ACTIVE,
+        to_status=Grant.Status.ACTIVE,
+        actor=approved_by,
+    )
     return grant
 
 
 def _grant_transition(grant_id, action, actor, reason, check_actor=True):
     grant = (
         Grant.objects.select_for_update()
-        .select_related("resource__management_right_holder", "grantee_department")
+        .select_related(
+            "resource__management_right_holder",
+            "resource__owner_department",
+            "grantee_department",
+        )
         .get(pk=grant_id)
     )
     allowed_from, to = GRANT_TRANSITIONS[action]
@@ -131,6 +143,7 @@ def _grant_transition(grant_id, action, actor, reason, check_actor=True):
             _("This grant is %(status)s; it cannot be %(action)s.")
             % {"status": grant.get_status_display().lower(), "action": GRANT_ACTION_PAST[action]}
         )
+    from_status = grant.status
     grant.status = to
     if to in (Grant.Status.REVOKED, Grant.Status.EXPIRED):
         grant.ended_at = timezone.now()
@@ -141,6 +154,27 @@ def _grant_transition(grant_id, action, actor, reason, check_actor=True):
         assign_perm(USE_GRANT, grant.grantee_department.group, grant)
     else:
         remove_perm(USE_GRANT, grant.grantee_department.group, grant)
+    entry = ledger_append(
+        event=f"grant.{action}",
+        actor=actor,
+        departments=[
+            grant.grantee_department,
+            grant.resource.owner_department_id and grant.resource.owner_department,
+            grant.resource.management_right_holder,
+        ],
+        subject={"grant": grant.pk, "request": grant.request_id, "resource": grant.resource_id},
+        hashes={"reason_sha256": text_sha256(reason)} if reason else None,
+        detail={"from": from_status, "to": to},
+    )
+    GrantEvent.objects.create(
+        grant=grant,
+        action=action,
+        from_status=from_status,
+        to_status=to,
+        actor=actor,
+        reason=reason,
+        ledger_index=entry.index,
+    )
     return grant
 
 

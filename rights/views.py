@@ -16,13 +16,14 @@ from access_requests.models import Frequency, LegalBasisKind
 from access_requests.views import STEP_LABELS
 from catalog.models import Method
 from govshare.exceptions import DomainError
+from govshare.forms import error_message
 from rights import selectors, services
 from rights.permissions import can_manage_grant, is_member_of, is_requester_for
 
 PAGE_SIZE = 25
 
 HISTORY_LABELS = {
-    "granted": gettext_lazy("Granted"),
+    "grant": gettext_lazy("Granted"),
     "suspend": gettext_lazy("Suspended"),
     "resume": gettext_lazy("Resumed"),
     "revoke": gettext_lazy("Revoked"),
@@ -44,15 +45,9 @@ def grant_list(request):
 
 
 def _history_rows(grant):
-    """The grant's history rows with the step and its reason split apart for display.
-
-    The services record ``"<action>: <reason>"`` as the change reason (see rights.services).
-    """
     rows = list(selectors.grant_timeline(grant))
     for row in rows:
-        action, _sep, reason = (row.history_change_reason or "").partition(": ")
-        row.label = HISTORY_LABELS.get(action, action or row.get_status_display())
-        row.reason = reason
+        row.label = HISTORY_LABELS.get(row.action, row.action)
     return rows
 
 
@@ -101,7 +96,7 @@ def grant_action(request, pk, action):
             raise ValidationError(form.errors["reason"])
         step(actor=request.user, grant=grant, reason=form.cleaned_data["reason"])
     except (ValidationError, DomainError) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_message(exc))
     else:
         messages.success(request, done)
     return redirect("grants:grant_detail", pk=grant.pk)
@@ -113,13 +108,7 @@ def grant_renew(request, pk):
     try:
         draft = request_services.request_renew(actor=request.user, grant=grant)
     except (ValidationError, DomainError) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_message(exc))
         return redirect("grants:grant_detail", pk=grant.pk)
     messages.success(request, _("A renewal draft is ready: check it, then submit it."))
     return redirect("access_requests:request_edit", pk=draft.pk)
-
-
-def _message(exc):
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(getattr(exc, "message", exc))

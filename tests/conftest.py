@@ -221,3 +221,18 @@ def request_draft(released, requester, departments):
         data=request_data(),
         items=REQUEST_ITEMS,
     )
+
+
+@pytest.fixture(scope="session")
+def _ledger_key_file(tmp_path_factory):
+    from audit.keys import write_new_key
+
+    path = tmp_path_factory.mktemp("ledger") / "signing.key"
+    write_new_key(path, "govshare.test/ledger")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _ledger_key(settings, _ledger_key_file):
+    settings.LEDGER_SIGNING_KEY_FILE = str(_ledger_key_file)
+    settings.LEDGER_ORIGIN = "govshare.test/ledger"

@@ -62,21 +62,36 @@ def test_bad_database_url_names_the_variable():
     assert "DATABASE_URL" in result.stderr
 
 
-def test_deploy_check_passes_with_production_like_variables():
+@pytest.fixture
+def production_env(tmp_path):
+    from audit.keys import write_new_key
+
+    key = tmp_path / "ledger.key"
+    write_new_key(key, "govshare.example.gov/ledger")
+    return PRODUCTION_ENV | {"LEDGER_SIGNING_KEY_FILE": str(key)}
+
+
+def test_production_refuses_to_start_without_the_ledger_key():
+    result = run_manage("check", env_overrides=PRODUCTION_ENV, drop=("LEDGER_SIGNING_KEY_FILE",))
+    assert result.returncode != 0
+    assert "LEDGER_SIGNING_KEY_FILE is required" in result.stderr
+
+
+def test_deploy_check_passes_with_production_like_variables(production_env):
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", env_overrides=PRODUCTION_ENV
+        "check", "--deploy", "--fail-level", "WARNING", env_overrides=production_env
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
-def test_deploy_check_warns_about_sqlite_in_production():
+def test_deploy_check_warns_about_sqlite_in_production(production_env):
     result = run_manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        env_overrides=PRODUCTION_ENV | {"DATABASE_URL": "sqlite:////tmp/govshare-check.sqlite3"},
+        env_overrides=production_env | {"DATABASE_URL": "sqlite:////tmp/govshare-check.sqlite3"},
     )
     assert result.returncode != 0
     assert "govshare.W001" in result.stderr

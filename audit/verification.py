@@ -1,0 +1,112 @@
+"""``ledger_verify``: recompute the whole tree from the stored entries and check everything.
+
+Streams the entries in index order with O(log n) memory: each entry's bytes against its leaf
+hash, its stored node and the index written inside it; gaps, insertions and reordering; every
+checkpoint's signature, its root against the recomputed tree, and consistency between successive
+checkpoints. Reports the first wrong index.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from audit import keys, merkle, signing
+from audit.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
+
+
+@dataclass
+class VerifyReport:
+    entries: int = 0
+    checkpoints: int = 0
+    problems: list = field(default_factory=list)
+    first_bad_index: int | None = None
+
+    @property
+    def ok(self):
+        return not self.problems
+
+    def bad(self, index, message):
+        if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
+            self.first_bad_index = index
+        self.problems.append(message)
+
+
+def _level0_nodes(chunk):
+    return LedgerNode.objects.filter(level=0).order_by("index").values_list("index", "hash")
+
+
+def ledger_verify(*, chunk=5000):
+    report = VerifyReport()
+    verifier = keys.verifier_key()
+    checkpoints = {}
+    for checkpoint in LedgerCheckpoint.objects.order_by("tree_size"):
+        report.checkpoints += 1
+        try:
+            text = signing.open_note(checkpoint.note, verifier)
+            _origin, size, root = signing.parse_checkpoint(text)
+        except ValueError as exc:
+            report.bad(None, f"checkpoint {checkpoint.tree_size}: signature invalid ({exc})")
+            continue
+        if size != checkpoint.tree_size or root != bytes(checkpoint.root_hash):
+            report.bad(None, f"checkpoint {checkpoint.tree_size}: note and stored row disagree")
+            continue
+        checkpoints[size] = root
+
+    nodes = _level0_nodes(chunk).iterator(chunk_size=chunk)
+    compact = merkle.CompactRange()
+    expected = 0
+    broken = False
+    rows = LedgerEntry.objects.order_by("index").values_list("index", "entry", "leaf_hash")
+    for index, data, stored_leaf in rows.iterator(chunk_size=chunk):
+        report.entries += 1
+        if broken:
+            continue
+        data = bytes(data)
+        if index != expected:
+            what = "missing (removed)" if index > expected else "duplicated"
+            report.bad(expected, f"index {expected}: entry {what}; next stored index is {index}")
+            broken = True
+            continue
+        leaf = merkle.leaf_hash(data)
+        node_index, node_hash = next(nodes, (None, None))
+        try:
+            claimed = json.loads(data).get("index")
+        except ValueError:
+            claimed = None
+        if leaf != bytes(stored_leaf):
+            report.bad(index, f"index {index}: entry bytes changed (leaf hash differs)")
+            broken = True
+        elif node_index != index or leaf != bytes(node_hash):
+            report.bad(
+                index, f"index {index}: entry does not match the tree (inserted or replaced)"
+            )
+            broken = True
+        elif claimed != index:
+            report.bad(index, f"index {index}: entry records index {claimed} (moved or reordered)")
+            broken = True
+        if broken:
+            continue
+        compact.append(leaf)
+        expected += 1
+        if expected in checkpoints and compact.root() != checkpoints[expected]:
+            report.bad(
+                index,
+                f"checkpoint {expected}: signed root does not match the entries "
+                f"(entries before index {expected} were rewritten)",
+            )
+            broken = True
+    state = LedgerState.objects.filter(pk=1).first()
+    size = state.size if state else 0
+    if not broken and expected != size:
+        report.bad(
+            expected, f"index {expected}: the ledger records {size} entries, found {expected}"
+        )
+    # Successive checkpoints must be consistent (checked with stored nodes and signed roots).
+    sizes = sorted(checkpoints)
+    if not broken:
+        from audit.ledger import consistency_proof
+
+        for old, new in zip(sizes, sizes[1:], strict=False):
+            proof = consistency_proof(old, new)
+            if not merkle.verify_consistency(old, new, proof, checkpoints[old], checkpoints[new]):
+                report.bad(None, f"checkpoint {new} is not consistent with checkpoint {old}")
+    return report
