@@ -77,7 +77,7 @@ def signer_to_string(signer):
 
 
 def signer_from_string(text):
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 4)  # base64 may itself contain "+"
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise LedgerKeyError("not a signer key (expected PRIVATE+KEY+name+id+key)")
     _p, _k, name, hex_id, encoded = parts
@@ -95,7 +95,7 @@ def signer_from_string(text):
 
 def verifier_from_string(text):
     """``(name, key_id, Ed25519PublicKey)`` from a verifier key string."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # base64 may itself contain "+"
     if len(parts) != 3:
         raise LedgerKeyError("not a verifier key (expected name+id+key)")
     name, hex_id, encoded = parts

@@ -1,6 +1,8 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from access_requests.api import RequestViewSet
+from audit import api as ledger_api
 from catalog.api import ResourceViewSet
 from rights.api import GrantViewSet
 
@@ -9,4 +11,19 @@ router.register("resources", ResourceViewSet, basename="resource")
 router.register("requests", RequestViewSet, basename="request")
 router.register("grants", GrantViewSet, basename="grant")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("ledger/key/", ledger_api.LedgerKeyView.as_view(), name="ledger-key"),
+    path("ledger/checkpoint/", ledger_api.LedgerCheckpointView.as_view(), name="ledger-checkpoint"),
+    path("ledger/entries/<int:index>/", ledger_api.LedgerEntryView.as_view(), name="ledger-entry"),
+    path(
+        "ledger/entries/<int:index>/receipt/",
+        ledger_api.LedgerReceiptView.as_view(),
+        name="ledger-receipt",
+    ),
+    path(
+        "ledger/consistency/",
+        ledger_api.LedgerConsistencyView.as_view(),
+        name="ledger-consistency",
+    ),
+    *router.urls,
+]

@@ -108,3 +108,25 @@ def can_manage_grant(user, grant):
     if is_member_of(user, grant.grantee_department_id):
         return False
     return _holds_management_right(user, grant.resource.management_right_holder)
+
+
+def is_auditor(user):
+    return bool(department_ids_with_role(user, Membership.Role.AUDITOR))
+
+
+def department_codes(user):
+    ids = department_ids(user)
+    if not ids:
+        return frozenset()
+    return frozenset(Department.objects.filter(pk__in=ids).values_list("code", flat=True))
+
+
+def can_read_ledger_entry(user, entry):
+    """Auditors and the office read every entry; a department reads the entries naming it."""
+    if is_auditor(user) or is_office_member(user):
+        return True
+    return bool(department_codes(user) & set(entry.departments.split()))
+
+
+def can_read_access_log(user):
+    return is_auditor(user)

@@ -1,0 +1,53 @@
+"""Reads for the ledger and the access log, filtered by who may see them."""
+
+from django.db.models import Q
+
+from audit.models import AccessLog, LedgerEntry
+from rights.permissions import department_codes, is_auditor, is_office_member
+
+
+def ledger_entries_visible_to(user):
+    queryset = LedgerEntry.objects.defer("entry").order_by("-index")
+    if is_auditor(user) or is_office_member(user):
+        return queryset
+    codes = department_codes(user)
+    if not codes:
+        return queryset.none()
+    condition = Q()
+    for code in codes:
+        condition |= Q(departments__regex=rf"(^| ){code}( |$)")
+    return queryset.filter(condition)
+
+
+def ledger_search(user, *, event="", department="", subject=""):
+    queryset = ledger_entries_visible_to(user)
+    if event:
+        queryset = queryset.filter(entry_type__startswith=event)
+    if department:
+        queryset = queryset.filter(departments__regex=rf"(^| ){department}( |$)")
+    if subject:
+        queryset = queryset.filter(subject__contains=subject)
+    return queryset
+
+
+def access_log_for_auditor(*, action="", department="", grant=None, outcome=""):
+    queryset = AccessLog.objects.select_related("user", "department", "grant").order_by("-at")
+    if action:
+        queryset = queryset.filter(action=action)
+    if department:
+        queryset = queryset.filter(department__code=department)
+    if grant:
+        queryset = queryset.filter(grant_id=grant)
+    if outcome:
+        queryset = queryset.filter(outcome=outcome)
+    return queryset
+
+
+def entries_for(**subject):
+    """Ledger entries about one object, e.g. ``entries_for(request=5)``, oldest first."""
+    ((kind, pk),) = subject.items()
+    return (
+        LedgerEntry.objects.defer("entry")
+        .filter(Q(subject__regex=rf"(^| ){kind}:{int(pk)}( |$)"))
+        .order_by("index")
+    )
