@@ -88,8 +88,8 @@ def consistency_proof(node, first, second):
 
 def verify_inclusion(leaf, index, tree_size, proof, expected_root):
     """RFC 9162 2.1.3.2."""
-    if index >= tree_size:
-        return False
+    if not 0 <= index < tree_size:
+        return False  # Python ints do not wrap like the RFC's unsigned ones
     fn, sn, r = index, tree_size - 1, leaf
     for p in proof:
         if sn == 0:
@@ -111,6 +111,8 @@ def verify_inclusion(leaf, index, tree_size, proof, expected_root):
 
 def verify_consistency(first, second, proof, first_root, second_root):
     """RFC 9162 2.1.4.2."""
+    if first < 0 or second < 0:
+        return False
     if first == second:
         return not proof and first_root == second_root
     if first == 0 or first > second or not proof:

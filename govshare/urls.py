@@ -24,6 +24,7 @@ urlpatterns = [
     path("requests/", include("access_requests.urls")),
     path("grants/", include("rights.urls")),
     path("notifications/", include("notifications.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("govshare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

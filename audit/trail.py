@@ -1,0 +1,82 @@
+"""One timeline per object: its history rows and its ledger entries, merged by time."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from audit.selectors import entries_for
+from catalog.models import Release
+from rights.permissions import can_read_ledger_entry
+
+
+@dataclass
+class TrailItem:
+    at: datetime
+    source: str  # "history" or "ledger"
+    who: str
+    what: str
+    detail: str = ""
+    ledger_index: int | None = None
+
+
+def _history_items(queryset, label):
+    items = []
+    for row in queryset.select_related("history_user").order_by("history_date", "history_id"):
+        kind = {"+": _("created"), "~": _("changed"), "-": _("deleted")}[row.history_type]
+        items.append(
+            TrailItem(
+                at=row.history_date,
+                source="history",
+                who=row.history_user.get_username() if row.history_user else "govshare",
+                what=f"{label} {kind}",
+                detail=row.history_change_reason or "",
+            )
+        )
+    return items
+
+
+def _ledger_items(user, **subject):
+    items = []
+    for entry in entries_for(**subject).defer(None):
+        if not can_read_ledger_entry(user, entry):
+            continue
+        record = json.loads(entry.entry_bytes)
+        items.append(
+            TrailItem(
+                at=entry.created_at,
+                source="ledger",
+                who=" ".join(record.get("departments", [])),
+                what=entry.entry_type,
+                detail=json.dumps(record.get("detail", {}), sort_keys=True),
+                ledger_index=entry.index,
+            )
+        )
+    return items
+
+
+def _merge(*groups):
+    return sorted((item for group in groups for item in group), key=lambda i: (i.at, i.source))
+
+
+def resource_trail(user, resource):
+    return _merge(
+        _history_items(resource.history.all(), _("Catalog entry")),
+        _history_items(Release.history.filter(resource_id=resource.pk), _("Release")),
+        _ledger_items(user, resource=resource.pk),
+    )
+
+
+def request_trail(user, request):
+    return _merge(
+        _history_items(request.history.all(), _("Request")),
+        _ledger_items(user, request=request.pk),
+    )
+
+
+def grant_trail(user, grant):
+    return _merge(
+        _history_items(grant.history.all(), _("Grant")),
+        _ledger_items(user, grant=grant.pk),
+    )

@@ -1,0 +1,89 @@
+"""Audit pages: trails, ledger entries with their proofs, receipts, the auditor's search."""
+
+import json
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from access_requests.selectors import request_for_user
+from audit import ledger, selectors, trail
+from audit.api import receipt_response
+from audit.models import LedgerEntry
+from catalog.selectors import resource_for_user
+from rights.permissions import can_read_access_log, can_read_ledger_entry, is_office_member
+from rights.selectors import grant_for_user
+
+TRAILS = {
+    "resource": (resource_for_user, trail.resource_trail),
+    "request": (request_for_user, trail.request_trail),
+    "grant": (grant_for_user, trail.grant_trail),
+}
+
+
+def trail_view(request, kind, pk):
+    if kind not in TRAILS:
+        raise Http404
+    fetch, build = TRAILS[kind]
+    obj = fetch(request.user, pk)
+    return render(
+        request,
+        "audit/trail.html",
+        {"object": obj, "kind": kind, "items": build(request.user, obj)},
+    )
+
+
+def _entry_for(user, index):
+    entry = LedgerEntry.objects.filter(index=index).first()
+    if entry is None or not can_read_ledger_entry(user, entry):
+        raise Http404(_("No ledger entry that you may read."))
+    return entry
+
+
+def entry_detail(request, index):
+    entry = _entry_for(request.user, index)
+    size = ledger.tree_size()
+    proof = ledger.inclusion_proof(entry.index, size)
+    return render(
+        request,
+        "audit/entry_detail.html",
+        {
+            "entry": entry,
+            "record": json.dumps(json.loads(entry.entry_bytes), indent=2, sort_keys=True),
+            "leaf_hash": bytes(entry.leaf_hash).hex(),
+            "tree_size": size,
+            "root": ledger.root_at(size).hex(),
+            "proof": [h.hex() for h in proof],
+        },
+    )
+
+
+def entry_receipt(request, index):
+    return receipt_response(_entry_for(request.user, index))
+
+
+def auditor_search(request):
+    if not (can_read_access_log(request.user) or is_office_member(request.user)):
+        raise PermissionDenied(_("The audit search is for auditors and the office."))
+    params = request.GET
+    entries = selectors.ledger_search(
+        request.user,
+        event=params.get("event", "").strip(),
+        department=params.get("department", "").strip().upper(),
+        subject=params.get("subject", "").strip(),
+    )
+    context = {
+        "params": params,
+        "entries": Paginator(entries, 25).get_page(params.get("page")),
+        "can_read_log": can_read_access_log(request.user),
+    }
+    if context["can_read_log"]:
+        accesses = selectors.access_log_for_auditor(
+            action=params.get("action", "").strip(),
+            department=params.get("department", "").strip().upper(),
+            outcome=params.get("outcome", "").strip(),
+        )
+        context["accesses"] = Paginator(accesses, 25).get_page(params.get("log_page"))
+    return render(request, "audit/search.html", context)
