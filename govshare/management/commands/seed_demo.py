@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from access_requests import services as request_services
 from access_requests.models import Request
+from audit.ledger import ledger_checkpoint_sign
 from catalog import services as catalog_services
 from catalog.models import Resource
 from rights import services as rights_services
@@ -168,6 +169,7 @@ class Command(BaseCommand):
         )
         if not Request.objects.exists():
             self._workflow(users, departments)
+        ledger_checkpoint_sign()
         self.stdout.write(self.style.SUCCESS("Demo world ready."))
         self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
 
