@@ -404,3 +404,38 @@ def test_key_strings_round_trip_whatever_their_base64_holds():
         assert again.verifier_key() == signer.verifier_key()
         assert signing.verifier_from_string(signer.verifier_key())[1] == signer.key_id
     assert seen_plus  # 64 keys: a "+" in the base64 is all but certain
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (["submit", "withdraw"], ["request.submit", "request.withdraw"]),
+        (["submit", "owner_return"], ["request.submit", "request.return"]),
+        (
+            ["submit", "owner_reject", "appeal"],
+            ["request.submit", "request.reject", "request.appeal"],
+        ),
+        (
+            ["submit", "endorse", "office_reject"],
+            ["request.submit", "request.endorse", "request.reject"],
+        ),
+    ],
+)
+def test_each_workflow_transition_is_one_entry(
+    request_draft, requester, steward, reviewer, steps, expected
+):
+    run = {
+        "submit": lambda: rs.request_submit(actor=requester, request=request_draft),
+        "withdraw": lambda: rs.request_withdraw(actor=requester, request=request_draft),
+        "owner_return": lambda: rs.request_return(actor=steward, request=request_draft, reason="r"),
+        "owner_reject": lambda: rs.request_reject(actor=steward, request=request_draft, reason="r"),
+        "appeal": lambda: rs.request_appeal(actor=requester, request=request_draft, reason="a"),
+        "endorse": lambda: rs.request_endorse(actor=steward, request=request_draft),
+        "office_reject": lambda: rs.request_reject(
+            actor=reviewer, request=request_draft, reason="r"
+        ),
+    }
+    before = LedgerEntry.objects.count()
+    for step in steps:
+        run[step]()
+    assert types()[before:] == expected
