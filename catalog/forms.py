@@ -78,13 +78,15 @@ class ResourceForm(forms.ModelForm):
 
 
 class DataItemForm(forms.Form):
+    # Field order is the column order of the items table in resource_form.html.
     name = forms.CharField(label=_("Name"), max_length=63)
     type = forms.ChoiceField(label=_("Type"), choices=[("", "—"), *DataItem.Type.choices])
-    description = forms.CharField(label=_("Description"), max_length=500, required=False)
     sensitivity = forms.ChoiceField(
         label=_("Sensitivity"), choices=[("", "—"), *DataItem.Sensitivity.choices]
     )
     required = forms.BooleanField(label=_("Required"), required=False)
+    lookup_key = forms.BooleanField(label=_("Lookup key"), required=False)
+    description = forms.CharField(label=_("Description"), max_length=500, required=False)
 
 
 DataItemFormSet = forms.formset_factory(DataItemForm, extra=3, can_delete=True)

@@ -145,6 +145,11 @@ class DataItem(models.Model):
     description = models.CharField(_("description"), max_length=500, blank=True)
     sensitivity = models.CharField(_("sensitivity"), max_length=16, choices=Sensitivity)
     required = models.BooleanField(_("required"), default=False)
+    lookup_key = models.BooleanField(
+        _("lookup key"),
+        default=False,
+        help_text=_("Indexed in every release, for fast real-time and result-only lookups."),
+    )
     position = models.PositiveIntegerField(default=0)
     history = HistoricalRecords()
 

@@ -15,6 +15,7 @@ class DataItemSerializer(serializers.Serializer):
     )
     sensitivity = serializers.ChoiceField(choices=DataItem.Sensitivity.choices)
     required = serializers.BooleanField(required=False, default=False)
+    lookup_key = serializers.BooleanField(required=False, default=False)
 
 
 class ReleaseSerializer(serializers.ModelSerializer):

@@ -34,7 +34,7 @@ RESOURCE_FIELDS = (
     "collection_legal_basis",
     "update_cycle",
 )
-ITEM_FIELDS = ("name", "type", "description", "sensitivity", "required")
+ITEM_FIELDS = ("name", "type", "description", "sensitivity", "required", "lookup_key")
 OWNER_PERMISSIONS = ("change_resource", "publish_resource", "upload_release")
 
 
@@ -115,6 +115,7 @@ def _normal_items(items):
             "description": (item.get("description") or "").strip(),
             "sensitivity": item.get("sensitivity"),
             "required": bool(item.get("required", False)),
+            "lookup_key": bool(item.get("lookup_key", False)),
         }
         for item in items
     ]
@@ -331,7 +332,8 @@ def release_ingest(*, actor, resource, upload):
             % {"size": upload.size, "limit": limit}
         )
     columns = [
-        {"name": i.name, "type": i.type, "required": i.required} for i in resource.data_items.all()
+        {"name": i.name, "type": i.type, "required": i.required, "lookup_key": i.lookup_key}
+        for i in resource.data_items.all()
     ]
     if not columns:
         raise ValidationError(_("Define the resource's data items before uploading a release."))
@@ -361,11 +363,15 @@ def release_ingest(*, actor, resource, upload):
             )
             release_store.create_table(table, columns)
             release_store.load_rows(table, columns, typed_rows(upload, columns))
+            release_store.create_indexes(table, [c["name"] for c in columns if c["lookup_key"]])
             upload.seek(0)
             release.file.save(release.original_name, upload, save=False)
             stored_name = release.file.name
             release._history_user = actor
             release.save()
+            from rights.deliveries import deliveries_for_release
+
+            deliveries_for_release(release=release)
             ledger_append(
                 event="release.accepted",
                 actor=actor,

@@ -75,10 +75,7 @@ def _related_choices(user, resource=None):
 
 
 def _item_initial(resource):
-    return [
-        {k: getattr(i, k) for k in ("name", "type", "description", "sensitivity", "required")}
-        for i in resource.data_items.all()
-    ]
+    return [{k: getattr(i, k) for k in services.ITEM_FIELDS} for i in resource.data_items.all()]
 
 
 def resource_create(request):

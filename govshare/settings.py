@@ -284,6 +284,14 @@ elif not Path(LEDGER_SIGNING_KEY_FILE).is_file():
     raise ImproperlyConfigured(
         f"LEDGER_SIGNING_KEY_FILE={LEDGER_SIGNING_KEY_FILE!r} does not exist or is not a file."
     )
+CELERY_BEAT_SCHEDULE["deliveries-dispatch"] = {
+    "task": "rights.tasks.dispatch_deliveries",
+    "schedule": 60,
+}
+CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
+    "task": "rights.tasks.sweep_deliveries",
+    "schedule": 300,
+}
 CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
     "task": "audit.tasks.sign_checkpoint",
     "schedule": 60,

@@ -308,6 +308,7 @@ def test_api_create_edit_publish_retire(steward):
         "description": "",
         "sensitivity": "public",
         "required": True,
+        "lookup_key": False,
     }
     rid = body["id"]
     patched = client.patch(f"/api/v1/resources/{rid}/", {"title": "Renamed"}, format="json")

@@ -53,9 +53,16 @@ CLINIC_ITEMS = [
 ]
 
 
-def _items(spec):
+def _items(spec, lookup_keys=("resident_id", "clinic_code")):
     return [
-        {"name": n, "type": t, "sensitivity": s, "required": r, "description": d}
+        {
+            "name": n,
+            "type": t,
+            "sensitivity": s,
+            "required": r,
+            "description": d,
+            "lookup_key": n in lookup_keys,
+        }
         for n, t, s, r, d in spec
     ]
 
