@@ -137,7 +137,9 @@ def parse_checkpoint(text):
     lines = text.split("\n")
     if len(lines) < 4 or lines[-1] != "":
         raise ValueError("malformed checkpoint")
-    origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2])
+    if not lines[1].isdigit() or (lines[1].startswith("0") and lines[1] != "0"):
+        raise ValueError("the checkpoint size is not a plain decimal number")
+    origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
     if len(root) != 32:
         raise ValueError("checkpoint root is not 32 bytes")
     return origin, size, root

@@ -30,8 +30,12 @@ class VerifyReport:
         self.problems.append(message)
 
 
-def _level0_nodes(chunk):
+def _level0_nodes():
     return LedgerNode.objects.filter(level=0).order_by("index").values_list("index", "hash")
+
+
+def sizes_beyond(checkpoints, stored):
+    return sorted(size for size in checkpoints if size > stored)
 
 
 def ledger_verify(*, chunk=5000):
@@ -51,7 +55,7 @@ def ledger_verify(*, chunk=5000):
             continue
         checkpoints[size] = root
 
-    nodes = _level0_nodes(chunk).iterator(chunk_size=chunk)
+    nodes = _level0_nodes().iterator(chunk_size=chunk)
     compact = merkle.CompactRange()
     expected = 0
     broken = False
@@ -96,6 +100,12 @@ def ledger_verify(*, chunk=5000):
             broken = True
     state = LedgerState.objects.filter(pk=1).first()
     size = state.size if state else 0
+    for signed_size in sizes_beyond(checkpoints, expected):
+        report.bad(
+            expected,
+            f"checkpoint {signed_size}: signs {signed_size} entries but "
+            f"only {expected} are stored (entries removed from the end)",
+        )
     if not broken and expected != size:
         report.bad(
             expected, f"index {expected}: the ledger records {size} entries, found {expected}"

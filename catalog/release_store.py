@@ -110,3 +110,34 @@ def count_rows(table):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {_quote(table)}")  # noqa: S608 - identifiers checked by _quote
         return cursor.fetchone()[0]
+
+
+def _where(conditions):
+    names = sorted(conditions)
+    clause = " AND ".join(f"{_quote(name)} = %s" for name in names)
+    return clause, [
+        _sqlite_value(conditions[n]) if connection.vendor != "postgresql" else conditions[n]
+        for n in names
+    ]
+
+
+def find_rows(table, names, conditions, *, offset, limit):
+    """``(count, rows)`` of the rows equal to ``conditions``, in source order, one page."""
+    column_list = ", ".join(_quote(name) for name in names)
+    clause, params = _where(conditions)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {_quote(table)} WHERE {clause}", params)  # noqa: S608
+        count = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT {column_list} FROM {_quote(table)} WHERE {clause} "  # noqa: S608
+            "ORDER BY _line LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return count, cursor.fetchall()
+
+
+def row_exists(table, conditions):
+    clause, params = _where(conditions)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_quote(table)} WHERE {clause})", params)  # noqa: S608
+        return bool(cursor.fetchone()[0])

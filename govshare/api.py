@@ -38,7 +38,10 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         body = {"detail": str(exc.message)}
         body.update(getattr(exc, "extra", {}) or {})
-        return Response(body, status=exc.status_code)
+        response = Response(body, status=exc.status_code)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)

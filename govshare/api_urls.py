@@ -4,12 +4,14 @@ from rest_framework.routers import DefaultRouter
 from access_requests.api import RequestViewSet
 from audit import api as ledger_api
 from catalog.api import ResourceViewSet
-from rights.api import GrantViewSet
+from rights.api import DeliveryViewSet, GrantDataViewSet, GrantViewSet
 
 router = DefaultRouter()
 router.register("resources", ResourceViewSet, basename="resource")
 router.register("requests", RequestViewSet, basename="request")
 router.register("grants", GrantViewSet, basename="grant")
+router.register("grants", GrantDataViewSet, basename="grant-data")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
     path("ledger/key/", ledger_api.LedgerKeyView.as_view(), name="ledger-key"),

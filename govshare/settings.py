@@ -296,3 +296,5 @@ CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
     "task": "audit.tasks.sign_checkpoint",
     "schedule": 60,
 }
+# Result-only feedback: checks a day per grant when the grant sets no calls-per-day limit.
+RESULT_ONLY_DAILY_LIMIT = env_int("RESULT_ONLY_DAILY_LIMIT", 1000, minimum=1)

@@ -439,3 +439,12 @@ def test_each_workflow_transition_is_one_entry(
     for step in steps:
         run[step]()
     assert types()[before:] == expected
+
+
+def test_verify_names_entries_removed_from_the_signed_end(checked_ledger):
+    LedgerEntry.objects.filter(index=6).delete()
+    LedgerNode.objects.filter(level=0, index=6).delete()
+    LedgerState.objects.update(size=6)
+    index, problems = _bad_index()
+    assert index == 6
+    assert any("checkpoint 7: signs 7 entries but only 6 are stored" in p for p in problems)

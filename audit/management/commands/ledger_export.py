@@ -29,7 +29,10 @@ class Command(BaseCommand):
                 line = {"index": index, "entry": base64.b64encode(bytes(data)).decode()}
                 out.write(json.dumps(line) + "\n")
                 count += 1
-        for checkpoint in LedgerCheckpoint.objects.order_by("tree_size"):
+        # Only checkpoints the written entries cover (one may have been signed meanwhile).
+        for checkpoint in LedgerCheckpoint.objects.filter(tree_size__lte=count).order_by(
+            "tree_size"
+        ):
             (target / "checkpoints" / str(checkpoint.tree_size)).write_text(
                 checkpoint.note, encoding="utf-8"
             )
