@@ -226,3 +226,15 @@ def result_verify(*, user, grant, match, check, http_request):
         detail={"match": sorted(match), "check": sorted(check or {})},
     )
     return result
+
+
+def log_not_visible(*, http_request, action, target, grant=None):
+    """An outsider's attempt on something they cannot see: answered 404, and still logged."""
+    access_log_record(
+        request=http_request,
+        action=action,
+        target=target,
+        grant=grant,
+        outcome=AccessLog.Outcome.REFUSED,
+        detail={"reason": "not visible"},
+    )

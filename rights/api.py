@@ -13,8 +13,6 @@ from rest_framework.response import Response
 from access_requests import services as request_services
 from access_requests.api import request_response
 from access_requests.serializers import RequestDetailSerializer, RequiredReasonSerializer
-from audit.models import AccessLog
-from audit.services import access_log_record
 from rights import access, selectors, services
 from rights.models import Delivery, Grant
 from rights.serializers import DeliverySerializer, GrantSerializer, VerifySerializer
@@ -90,14 +88,7 @@ class RecordsPagination(PageNumberPagination):
 
 def _logged_not_found(request, action, target, grant=None):
     """An outsider's attempt is refused with 404 (nothing to see) and still logged."""
-    access_log_record(
-        request=request,
-        action=action,
-        target=target,
-        grant=grant,
-        outcome=AccessLog.Outcome.REFUSED,
-        detail={"reason": "not visible"},
-    )
+    access.log_not_visible(http_request=request, action=action, target=target, grant=grant)
     raise NotFound()
 
 

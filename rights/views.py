@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,7 +17,8 @@ from access_requests.views import STEP_LABELS
 from catalog.models import Method
 from govshare.exceptions import DomainError
 from govshare.forms import error_message
-from rights import selectors, services
+from rights import access, selectors, services
+from rights.models import Delivery
 from rights.permissions import can_manage_grant, is_member_of, is_requester_for
 
 PAGE_SIZE = 25
@@ -72,6 +73,9 @@ def grant_detail(request, pk):
             "basis": basis,
             "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),
             "history": _history_rows(grant),
+            "deliveries": grant.deliveries.order_by("-created_at", "-id")[:20],
+            "can_use": grant.status == grant.Status.ACTIVE
+            and is_member_of(request.user, grant.grantee_department_id),
             "steps": steps,
             "manage_forms": {
                 action: ReasonForm(auto_id=f"id_{action}_%s")
@@ -112,3 +116,34 @@ def grant_renew(request, pk):
         return redirect("grants:grant_detail", pk=grant.pk)
     messages.success(request, _("A renewal draft is ready: check it, then submit it."))
     return redirect("access_requests:request_edit", pk=draft.pk)
+
+
+def delivery_download(request, pk):
+    """The delivered file, for the grantee's members while the grant is active (logged)."""
+    delivery = (
+        Delivery.objects.filter(
+            pk=pk, grant__in=selectors.grants_visible_to(request.user).values("pk")
+        )
+        .select_related("grant")
+        .first()
+    )
+    if delivery is None:
+        existing = Delivery.objects.filter(pk=pk).select_related("grant").first()
+        access.log_not_visible(
+            http_request=request,
+            action="download",
+            target=f"delivery {pk}",
+            grant=existing.grant if existing else None,
+        )
+        raise Http404
+    try:
+        handle = access.delivery_open(user=request.user, delivery=delivery, http_request=request)
+    except DomainError as exc:
+        messages.error(request, error_message(exc))
+        return redirect("grants:grant_detail", pk=delivery.grant_id)
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"govshare-delivery-{delivery.pk}.zip",
+        content_type="application/zip",
+    )

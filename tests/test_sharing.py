@@ -282,3 +282,52 @@ def test_verify_refuses_items_outside_the_grant_and_limits(grant_for, requester,
     assert (
         api(police).post(url, {"match": {"resident_id": "R001"}}, format="json").status_code == 404
     )
+
+
+# --- web and admin --------------------------------------------------------------------------
+
+
+def test_grant_page_lists_deliveries_and_the_grantee_downloads(
+    client, grant_for, requester, police
+):
+    grant = grant_for("periodic_copy")
+    (delivery,) = deliveries_dispatch()
+    delivery = delivery_build(delivery.pk)
+    client.force_login(requester)
+    page = client.get(f"/grants/{grant.pk}/")
+    assert delivery.sha256.encode() in page.content
+    url = f"/grants/deliveries/{delivery.pk}/download/"
+    assert url.encode() in page.content
+    response = client.get(url)
+    assert response.status_code == 200
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == (
+        delivery.file_sha256
+    )
+    client.force_login(police)
+    assert client.get(url).status_code == 404
+    assert list(AccessLog.objects.order_by("id").values_list("outcome", flat=True)) == [
+        "allowed",
+        "refused",
+    ]
+
+
+def test_office_retries_a_failed_delivery_in_admin(client, grant_for, reviewer):
+    from django.contrib.auth.models import Permission
+
+    grant = grant_for("periodic_copy")
+    (delivery,) = deliveries_dispatch()
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", error="disk full")
+    reviewer.is_staff = True
+    reviewer.save()
+    reviewer.user_permissions.add(*Permission.objects.filter(codename="view_delivery"))
+    client.force_login(reviewer)
+    listing = client.get("/admin/rights/delivery/", {"status__exact": "failed"})
+    assert listing.status_code == 200
+    assert b"rights.tasks.dispatch_deliveries" in listing.content
+    client.post(
+        "/admin/rights/delivery/",
+        {"action": "retry", "_selected_action": [delivery.pk], "apply": "1"},
+    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.error, delivery.grant_id) == ("pending", "", grant.pk)
+    assert delivery_build(delivery.pk).status == "succeeded"

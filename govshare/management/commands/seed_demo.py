@@ -17,6 +17,7 @@ from audit.ledger import ledger_checkpoint_sign
 from catalog import services as catalog_services
 from catalog.models import Resource
 from rights import services as rights_services
+from rights.deliveries import deliveries_dispatch, delivery_build
 from rights.models import Department, Membership
 from rights.permissions import forget_roles
 
@@ -176,6 +177,8 @@ class Command(BaseCommand):
         )
         if not Request.objects.exists():
             self._workflow(users, departments)
+        for delivery in deliveries_dispatch():  # the first period now; beat delivers the next
+            delivery_build(delivery.pk)
         ledger_checkpoint_sign()
         self.stdout.write(self.style.SUCCESS("Demo world ready."))
         self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
@@ -274,6 +277,33 @@ class Command(BaseCommand):
             request=rejected,
             reason="Research is not a statutory duty of the Civil Affairs Bureau.",
         )
+        # A daily periodic copy for CIVIL and a result-only check for POLICE, both approved.
+        for user, dept, method, frequency, items, purpose in [
+            (
+                civil,
+                "CIVIL",
+                "periodic_copy",
+                "daily",
+                vacc_items[1:3],
+                "Daily copy of doses for the school health register.",
+            ),
+            (
+                police,
+                "POLICE",
+                "result_only",
+                "",
+                vacc_items[:3],
+                "Confirm a detainee's vaccination without seeing the record.",
+            ),
+        ]:
+            request = file(
+                user, dept, vaccination, items, method=method, frequency=frequency, purpose=purpose
+            )
+            request_services.request_submit(actor=user, request=request)
+            request_services.request_endorse(actor=steward, request=request)
+            request_services.request_approve(
+                actor=office, request=request, reason="Approved.", max_calls_per_day=500
+            )
         # A draft not yet submitted.
         file(civil, "CIVIL", vaccination, vacc_items[2:3], purpose="Draft: dose completeness.")
 
