@@ -5,6 +5,7 @@ from access_requests.api import RequestViewSet
 from audit import api as ledger_api
 from catalog.api import ResourceViewSet
 from rights.api import DeliveryViewSet, GrantDataViewSet, GrantViewSet
+from rights.register import RegisterAPIView
 
 router = DefaultRouter()
 router.register("resources", ResourceViewSet, basename="resource")
@@ -27,5 +28,6 @@ urlpatterns = [
         ledger_api.LedgerConsistencyView.as_view(),
         name="ledger-consistency",
     ),
+    path("register/", RegisterAPIView.as_view(), name="register"),
     *router.urls,
 ]

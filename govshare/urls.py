@@ -6,6 +6,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from rights.register import register_page
+
 admin.site.site_header = "govshare"
 admin.site.site_title = "govshare office"
 admin.site.index_title = "Data management office"
@@ -25,6 +27,7 @@ urlpatterns = [
     path("grants/", include("rights.urls")),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
+    path("register/", register_page, name="register"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("govshare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
