@@ -6,6 +6,7 @@ from audit import api as ledger_api
 from catalog.api import ResourceViewSet
 from rights.api import DeliveryViewSet, GrantDataViewSet, GrantViewSet
 from rights.register import RegisterAPIView
+from rights.scoreboard_views import ScoreboardAPIView
 
 router = DefaultRouter()
 router.register("resources", ResourceViewSet, basename="resource")
@@ -29,5 +30,6 @@ urlpatterns = [
         name="ledger-consistency",
     ),
     path("register/", RegisterAPIView.as_view(), name="register"),
+    path("scoreboard/", ScoreboardAPIView.as_view(), name="scoreboard"),
     *router.urls,
 ]

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from rights.register import register_page
+from rights.scoreboard_views import scoreboard_csv, scoreboard_page
 
 admin.site.site_header = "govshare"
 admin.site.site_title = "govshare office"
@@ -28,6 +29,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
     path("register/", register_page, name="register"),
+    path("scoreboard/", scoreboard_page, name="scoreboard"),
+    path("scoreboard.csv", scoreboard_csv, name="scoreboard_csv"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("govshare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

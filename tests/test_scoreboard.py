@@ -1,0 +1,101 @@
+"""Scoreboard figures against a constructed set of requests with known response times."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from access_requests import services as rs
+from access_requests.models import Holiday, RequestStep
+from tests.conftest import REQUEST_ITEMS, request_data
+
+MONDAY = datetime.date(2026, 10, 5)
+
+
+def at(day, hour=10):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+def file(resource, requester, departments):
+    return rs.request_create(
+        actor=requester,
+        department=departments["CIVIL"],
+        resource=resource,
+        data=request_data(),
+        items=REQUEST_ITEMS,
+    )
+
+
+def backdate(request, *days):
+    """Put the request's steps (oldest first) on the given days."""
+    steps = list(request.steps.order_by("id"))
+    assert len(steps) == len(days), [s.action for s in steps]
+    for step, day in zip(steps, days, strict=True):
+        RequestStep.objects.filter(pk=step.pk).update(at=at(day))
+
+
+@pytest.fixture
+def history(released, requester, steward, reviewer, departments):
+    """Three requests: HEALTH answers in 1, 3 and 7 working days; OFFICE approves two, rejects
+    one; a holiday sits inside the 7-day wait."""
+    Holiday.objects.create(date=datetime.date(2026, 10, 8), name="Autumn holiday")
+    d = datetime.timedelta
+    plans = [
+        # (create, submit, route, owner answer day, office decision day, decision)
+        # owner: Mon→Tue 1 wd; office: Tue→Wed 1 wd
+        (MONDAY, MONDAY, MONDAY, MONDAY + d(1), MONDAY + d(2), "approve"),
+        # owner: Mon→Fri 3 wd (Thursday is a holiday); office: Fri→Mon 1 wd
+        (MONDAY, MONDAY, MONDAY, MONDAY + d(4), MONDAY + d(7), "approve"),
+        # owner: Mon→Thu of the next week 7 wd (late); office: Thu→Fri 1 wd
+        (MONDAY, MONDAY, MONDAY, MONDAY + d(10), MONDAY + d(11), "reject"),
+    ]
+    for create, submit, route, owner_day, office_day, decision in plans:
+        request = file(released, requester, departments)
+        rs.request_submit(actor=requester, request=request)
+        rs.request_endorse(actor=steward, request=request)
+        if decision == "approve":
+            rs.request_approve(actor=reviewer, request=request)
+        else:
+            rs.request_reject(actor=reviewer, request=request, reason="No.")
+        backdate(request, create, submit, route, owner_day, office_day)
+
+
+def figures(rows, code):
+    return next(row for row in rows if row["department"] == code)
+
+
+def test_scoreboard_figures_match_the_constructed_history(client, history, requester):
+    response = APIClient()
+    response.force_login(requester)
+    body = response.get("/api/v1/scoreboard/", {"start": "2026-10-01", "end": "2026-11-01"}).json()
+    health = figures(body["departments"], "HEALTH")
+    assert (health["answered"], health["median_days"], health["p90_days"]) == (3, 3, 7)
+    assert health["deadlines_met"] == 2  # 1 and 3 within 5 working days; 7 is late
+    assert health["approval_rate"] is None  # owners give opinions, not decisions
+    office = figures(body["departments"], "OFFICE")
+    assert (office["answered"], office["median_days"], office["p90_days"]) == (3, 1, 1)
+    assert office["deadlines_met"] == 3
+    assert office["approval_rate"] == round(2 / 3, 3)
+    civil = figures(body["departments"], "CIVIL")
+    assert civil["answered"] == 0 and civil["median_days"] is None
+
+
+def test_scoreboard_page_and_csv(client, history, requester):
+    client.force_login(requester)
+    page = client.get("/scoreboard/", {"start": "2026-10-01", "end": "2026-11-01"})
+    assert page.status_code == 200
+    assert b"<svg" in page.content
+    exported = client.get("/scoreboard.csv", {"start": "2026-10-01", "end": "2026-11-01"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    health = next(r for r in rows if r["department"] == "HEALTH")
+    assert (health["answered"], health["median_days"], health["p90_days"]) == ("3", "3", "7")
+    bad = client.get("/scoreboard/", {"start": "2026-11-01", "end": "2026-10-01"})
+    assert bad.status_code == 400
+
+
+def test_scoreboard_needs_sign_in(client, db):
+    assert APIClient().get("/api/v1/scoreboard/").status_code == 401
+    assert client.get("/scoreboard/").status_code == 302
