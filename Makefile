@@ -38,6 +38,7 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(DEV_ENV) $(PY) bench/catalog_bench.py
 	$(DEV_ENV) $(PY) bench/ledger_bench.py
+	$(DEV_ENV) $(PY) bench/sharing_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

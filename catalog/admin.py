@@ -89,3 +89,6 @@ class ReleaseAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         "created_at",
     ]
     fields = readonly_fields
+
+
+from catalog import governance_admin  # noqa: F401,E402

@@ -4,7 +4,9 @@ from rest_framework.routers import DefaultRouter
 from access_requests.api import RequestViewSet
 from audit import api as ledger_api
 from catalog.api import ResourceViewSet
+from catalog.governance_api import DemandViewSet, QualityReportViewSet
 from rights.api import DeliveryViewSet, GrantDataViewSet, GrantViewSet
+from rights.dispute_api import AttestationViewSet, DisputeViewSet
 from rights.register import RegisterAPIView
 from rights.scoreboard_views import ScoreboardAPIView
 
@@ -14,6 +16,10 @@ router.register("requests", RequestViewSet, basename="request")
 router.register("grants", GrantViewSet, basename="grant")
 router.register("grants", GrantDataViewSet, basename="grant-data")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("quality-reports", QualityReportViewSet, basename="quality-report")
+router.register("demands", DemandViewSet, basename="demand")
+router.register("disputes", DisputeViewSet, basename="dispute")
+router.register("attestations", AttestationViewSet, basename="attestation")
 
 urlpatterns = [
     path("ledger/key/", ledger_api.LedgerKeyView.as_view(), name="ledger-key"),

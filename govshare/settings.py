@@ -190,6 +190,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Tasks are acknowledged late, so a task whose worker died goes back to the queue once it
+    # has been unacknowledged this many seconds (workers look for such tasks when they start
+    # and every few minutes). Keep it above the longest delivery build and the retry backoff
+    # (retry_backoff_max, 30 min), or a task still running or waiting for its retry is handed
+    # out twice (harmless, builds are idempotent, but wasted). The Celery tests lower it.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+        "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1
+    )
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -226,6 +235,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SharingMethodEnum": "catalog.models.Method",
         "RequestStateEnum": "access_requests.models.Request.State",
+        "QualityReportStateEnum": "catalog.models.QualityReport.State",
+        "QualityReportKindEnum": "catalog.models.QualityReport.Kind",
+        "DemandStateEnum": "catalog.models.Demand.State",
+        "DisputeStateEnum": "rights.models.Dispute.State",
+        "AttestationStateEnum": "rights.models.Attestation.State",
+        "AttestationKindEnum": "rights.models.Attestation.Kind",
     },
 }
 
@@ -291,6 +306,30 @@ CELERY_BEAT_SCHEDULE["deliveries-dispatch"] = {
 CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
     "task": "rights.tasks.sweep_deliveries",
     "schedule": 300,
+}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "resources-flag-stale": {
+            "task": "catalog.tasks.flag_stale_resources",
+            "schedule": 60 * 60,
+        },
+        "quality-reports-mark-overdue": {
+            "task": "catalog.tasks.mark_overdue_quality_reports",
+            "schedule": 60 * 60,
+        },
+        "demands-mark-overdue": {
+            "task": "catalog.tasks.mark_overdue_demands",
+            "schedule": 60 * 60,
+        },
+    }
+)
+CELERY_BEAT_SCHEDULE["attestations-open"] = {
+    "task": "rights.tasks.open_attestations",
+    "schedule": 60 * 60,
+}
+CELERY_BEAT_SCHEDULE["attestations-flag-overdue"] = {
+    "task": "rights.tasks.flag_overdue_attestations",
+    "schedule": crontab(hour=7, minute=15),
 }
 CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
     "task": "audit.tasks.sign_checkpoint",

@@ -165,3 +165,6 @@ class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
             for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items())
         ]
         return super().changelist_view(request, {"schedules": schedules, **(extra_context or {})})
+
+
+from rights import dispute_admin  # noqa: F401,E402

@@ -216,3 +216,222 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"Delivery #{self.pk} grant {self.grant_id} {self.period_key}"
+
+
+# --- Disputes and end-of-use attestations (issue 6) -----------------------------------------
+
+
+def dispute_evidence_upload_to(step, filename):
+    return f"disputes/{step.dispute_id}/evidence/{filename}"
+
+
+class Dispute(models.Model):
+    """A disagreement between two departments about one grant, delivery, refusal or quality report.
+
+    The two parties are fixed when it is raised. Level 1 is negotiation between them, level 2 a
+    decision of the data management office, level 3 the supervising authority's decision, which
+    the office records as final.
+    """
+
+    class SubjectKind(models.TextChoices):
+        GRANT = "grant", _("Grant")
+        DELIVERY = "delivery", _("Delivery")
+        REFUSAL = "refusal", _("Refusal (a rejected request)")
+        QUALITY_REPORT = "quality_report", _("Quality report")
+
+    class State(models.TextChoices):
+        NEGOTIATION = "negotiation", _("Negotiation between the departments")
+        OFFICE_REVIEW = "office_review", _("Escalated to the management office")
+        DECIDED = "decided", _("Decided by the management office")
+        AUTHORITY_REVIEW = "authority_review", _("Escalated to the supervising authority")
+        SETTLED = "settled", _("Settled by agreement")
+        CLOSED = "closed", _("Final decision recorded")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    subject_kind = models.CharField(_("what is disputed"), max_length=16, choices=SubjectKind)
+    grant = models.ForeignKey(
+        Grant, on_delete=models.PROTECT, null=True, blank=True, related_name="disputes"
+    )
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.PROTECT, null=True, blank=True, related_name="disputes"
+    )
+    request = models.ForeignKey(
+        "access_requests.Request",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disputes",
+    )
+    # catalog.QualityReport is referred to by id only: rights must not depend on catalog models.
+    quality_report_id = models.PositiveBigIntegerField(_("quality report"), null=True, blank=True)
+    resource = models.ForeignKey(
+        "catalog.Resource", on_delete=models.PROTECT, related_name="disputes"
+    )
+    raised_by_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="disputes_raised"
+    )
+    respondent_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="disputes_answered"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disputes_raised"
+    )
+    disputed = models.TextField(_("what is disputed"))
+    asked = models.TextField(_("what is asked"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=State, default=State.NEGOTIATION, editable=False
+    )
+    level = models.PositiveSmallIntegerField(_("level"), default=1, editable=False)
+    due_date = models.DateField(_("due"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "due_date"], name="dispute_state_due"),
+            models.Index(fields=["raised_by_department", "-created_at"], name="dispute_raiser"),
+            models.Index(fields=["respondent_department", "-created_at"], name="dispute_resp"),
+        ]
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+
+    def __str__(self):
+        return (
+            f"Dispute #{self.pk} {self.raised_by_department.code} / "
+            f"{self.respondent_department.code} ({self.subject_kind})"
+        )
+
+    @property
+    def party_ids(self):
+        return {self.raised_by_department_id, self.respondent_department_id}
+
+
+class DisputeStep(models.Model):
+    """One step of a dispute's timeline: raised, statement, escalation, decision, ...
+
+    ``text`` is the statement or reason in full; the ledger holds only its SHA-256.
+    """
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="steps")
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from"), max_length=16, choices=Dispute.State)
+    to_state = models.CharField(_("to"), max_length=16, choices=Dispute.State)
+    level = models.PositiveSmallIntegerField(_("level"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    text = models.TextField(_("statement or reason"), blank=True)
+    evidence = models.FileField(
+        _("evidence"), upload_to=dispute_evidence_upload_to, max_length=300, blank=True
+    )
+    evidence_sha256 = models.CharField(_("evidence SHA-256"), max_length=64, blank=True)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["dispute_id", "at", "id"]
+        verbose_name = _("dispute step")
+        verbose_name_plural = _("dispute steps")
+
+    def __str__(self):
+        return f"{self.action}: {self.from_state} → {self.to_state}"
+
+
+class DisputeDecision(models.Model):
+    """The outcome of one level: an agreement (1), the office's decision (2), or the supervising
+    authority's final decision as recorded by the office (3)."""
+
+    class Outcome(models.TextChoices):
+        AGREED = "agreed", _("Settled by agreement")
+        UPHELD = "upheld", _("Upheld")
+        PARTLY_UPHELD = "partly_upheld", _("Partly upheld")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    class Order(models.TextChoices):
+        NONE = "none", _("No action")
+        SUSPEND_GRANT = "suspend_grant", _("Suspend the grant")
+        REVOKE_GRANT = "revoke_grant", _("Revoke the grant")
+        CORRECT_DATA = "correct_data", _("Correct the data")
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="decisions")
+    step = models.OneToOneField(
+        DisputeStep, on_delete=models.PROTECT, related_name="decision", editable=False
+    )
+    level = models.PositiveSmallIntegerField(_("level"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome)
+    reasons = models.TextField(_("reasons"))
+    responsible_department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("party held responsible"),
+    )
+    order = models.CharField(_("order"), max_length=16, choices=Order, default=Order.NONE)
+    order_text = models.TextField(_("what is ordered"), blank=True)
+    authority = models.CharField(_("supervising authority"), max_length=200, blank=True)
+    authority_reference = models.CharField(_("authority's reference"), max_length=100, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dispute_id", "level", "id"]
+        verbose_name = _("dispute decision")
+        verbose_name_plural = _("dispute decisions")
+
+    def __str__(self):
+        return f"Dispute #{self.dispute_id} level {self.level}: {self.outcome}"
+
+
+class Attestation(models.Model):
+    """End of use: the grantee attests that delivered copies were deleted or returned.
+
+    Opened for every grant that ended (revoked or expired), due a number of working days later.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Awaiting attestation")
+        ATTESTED = "attested", _("Attested")
+
+    class Kind(models.TextChoices):
+        DELETED = "deleted", _("Copies deleted")
+        RETURNED = "returned", _("Copies returned")
+
+    grant = models.OneToOneField(Grant, on_delete=models.PROTECT, related_name="attestation")
+    state = models.CharField(
+        _("state"), max_length=16, choices=State, default=State.PENDING, editable=False
+    )
+    due_date = models.DateField(_("due"))
+    kind = models.CharField(_("what was done"), max_length=16, choices=Kind, blank=True)
+    statement = models.TextField(_("statement"), blank=True)
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    attested_at = models.DateTimeField(_("attested"), null=True, blank=True, editable=False)
+    overdue_since = models.DateTimeField(_("overdue since"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "due_date"], name="attestation_state_due")]
+        verbose_name = _("end-of-use attestation")
+        verbose_name_plural = _("end-of-use attestations")
+
+    def __str__(self):
+        return f"Attestation #{self.pk} for grant {self.grant_id}"

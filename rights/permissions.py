@@ -130,3 +130,110 @@ def can_read_ledger_entry(user, entry):
 
 def can_read_access_log(user):
     return is_auditor(user)
+
+
+# --- Disputes and end-of-use attestations ---------------------------------------------------
+
+# The roles through which a department acts in a dispute (an auditor only reads).
+DISPUTE_ACTING_ROLES = (
+    Membership.Role.REQUESTER,
+    Membership.Role.STEWARD,
+    Membership.Role.REVIEWER,
+)
+
+
+def acting_department_ids(user):
+    """Departments in which the user holds a role that lets them act for the department."""
+    return frozenset().union(*(department_ids_with_role(user, r) for r in DISPUTE_ACTING_ROLES))
+
+
+def is_office_reviewer(user):
+    return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office_department_ids())
+
+
+def dispute_party_department_id(user, dispute):
+    """The party department the user acts for in ``dispute``, or None (raiser's side first)."""
+    acting = acting_department_ids(user)
+    for department_id in (dispute.raised_by_department_id, dispute.respondent_department_id):
+        if department_id in acting:
+            return department_id
+    return None
+
+
+def can_act_as_dispute_party(user, dispute):
+    """Statements, settlement, escalation: members of the two party departments only."""
+    return dispute_party_department_id(user, dispute) is not None
+
+
+def can_decide_dispute(user, dispute):
+    """Level 2: an office reviewer who is a member of neither party (separation of duties)."""
+    return is_office_reviewer(user) and not (department_ids(user) & dispute.party_ids)
+
+
+def can_record_authority_decision(user, dispute):
+    """Level 3: an office reviewer records the authority's decision. A reviewer who is also a
+    member of a party department other than the office itself may not."""
+    if not is_office_reviewer(user):
+        return False
+    return not (department_ids(user) & (dispute.party_ids - office_department_ids()))
+
+
+def can_attest_end_of_use(user, attestation):
+    """The grantee department's requesters attest deletion or return of delivered copies."""
+    return is_requester_for(user, attestation.grant.grantee_department_id)
+
+
+# --- the governance loop: quality reports and the demand list (catalog/governance_services.py) --
+
+
+def quality_reporter_department_ids(user):
+    """Departments for which the user files and follows up quality reports: as a requester or a
+    steward of the department, or as a reviewer of the office."""
+    ids = department_ids_with_role(user, Membership.Role.REQUESTER) | department_ids_with_role(
+        user, Membership.Role.STEWARD
+    )
+    office_reviewer = department_ids_with_role(user, Membership.Role.REVIEWER)
+    return ids | (office_reviewer & office_department_ids())
+
+
+def department_may_report_quality(department, resource):
+    """The office, or a department holding a grant on the resource that has not ended (active or
+    suspended); never the owner, who corrects its own data without a report."""
+    from rights.models import Grant
+
+    if department.pk == resource.owner_department_id:
+        return False
+    if department.kind == Department.Kind.OFFICE:
+        return True
+    return Grant.objects.filter(
+        resource_id=resource.pk,
+        grantee_department_id=department.pk,
+        status__in=[Grant.Status.ACTIVE, Grant.Status.SUSPENDED],
+    ).exists()
+
+
+def can_answer_quality_report(user, report):
+    """Acknowledge, answer, resolve: a steward of the owning department, from outside the
+    reporting department."""
+    return is_steward_of(user, report.resource.owner_department_id) and not is_member_of(
+        user, report.reporting_department_id
+    )
+
+
+def can_follow_up_quality_report(user, report):
+    """Confirm or reopen: whoever may file reports for the reporting department."""
+    return report.reporting_department_id in quality_reporter_department_ids(user)
+
+
+def can_route_demand(user, demand):
+    """An office reviewer, never for a demand their own department filed."""
+    return is_office_reviewer(user) and not is_member_of(user, demand.requesting_department_id)
+
+
+def can_answer_demand(user, demand):
+    """A steward of the department the demand is routed to, from outside the filing department."""
+    return (
+        demand.routed_to_id is not None
+        and is_steward_of(user, demand.routed_to_id)
+        and not is_member_of(user, demand.requesting_department_id)
+    )

@@ -35,3 +35,17 @@ def dispatch_deliveries():
 @shared_task
 def sweep_deliveries():
     return deliveries.deliveries_sweep()
+
+
+@shared_task
+def open_attestations():
+    from rights.attestations import attestations_open_due
+
+    return attestations_open_due()
+
+
+@shared_task
+def flag_overdue_attestations():
+    from rights.attestations import attestations_flag_overdue
+
+    return attestations_flag_overdue()

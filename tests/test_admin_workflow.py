@@ -151,12 +151,13 @@ def test_seed_demo_has_a_request_in_each_state_and_an_active_grant(db):
     call_command("seed_demo", rows=30, stdout=open("/dev/null", "w"))  # noqa: SIM115
     states = set(Request.objects.values_list("state", flat=True))
     assert states == {"approved", "owner_review", "office_review", "returned", "rejected", "draft"}
-    grants = {g.method: g for g in Grant.objects.all()}
+    grants = {g.method: g for g in Grant.objects.filter(status="active")}
     assert set(grants) == {"realtime", "periodic_copy", "result_only"}
-    assert {g.status for g in grants.values()} == {"active"}
+    # The end-of-use demo: a grant revoked once its purpose was fulfilled.
+    assert Grant.objects.get(status="revoked").attestation.state == "pending"
     assert grants["realtime"].fields == ["resident_id", "vaccine_code", "dose_number"]
     delivery = grants["periodic_copy"].deliveries.get()
     assert (delivery.status, delivery.row_count) == ("succeeded", 30)
     call_command("seed_demo", rows=30, stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert Request.objects.count() == 8
+    assert Request.objects.count() == 9
     assert grants["periodic_copy"].deliveries.count() == 1

@@ -18,7 +18,7 @@ from catalog import services as catalog_services
 from catalog.models import Resource
 from rights import services as rights_services
 from rights.deliveries import deliveries_dispatch, delivery_build
-from rights.models import Department, Membership
+from rights.models import Department, Dispute, Membership
 from rights.permissions import forget_roles
 
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, printed by the command
@@ -177,6 +177,9 @@ class Command(BaseCommand):
         )
         if not Request.objects.exists():
             self._workflow(users, departments)
+        if not Dispute.objects.exists():
+            self._dispute_and_attestation(users, departments)
+        self._governance(users, departments)
         for delivery in deliveries_dispatch():  # the first period now; beat delivers the next
             delivery_build(delivery.pk)
         ledger_checkpoint_sign()
@@ -306,6 +309,106 @@ class Command(BaseCommand):
             )
         # A draft not yet submitted.
         file(civil, "CIVIL", vaccination, vacc_items[2:3], purpose="Draft: dose completeness.")
+
+    def _governance(self, users, departments):
+        """One acknowledged quality report and one routed demand that a second department joined."""
+        from catalog import governance_services as governance
+        from catalog.models import Demand, QualityReport
+
+        if not QualityReport.objects.exists():
+            report = governance.quality_report_file(
+                actor=users["civil_clerk"],
+                department=departments["CIVIL"],
+                resource=Resource.objects.get(identifier="HEALTH-VACC-001"),
+                kind="wrong_value",
+                item="dose_number",
+                lines=[2, 3],
+                description="Second courses restart at dose 1; the schedule check expects 3.",
+            )
+            governance.quality_report_acknowledge(
+                actor=users["health_steward"], report=report, reason="Checking with the clinics."
+            )
+        if not Demand.objects.exists():
+            demand = governance.demand_file(
+                actor=users["civil_clerk"],
+                department=departments["CIVIL"],
+                data={
+                    "title": "Births recorded in hospitals",
+                    "description": "Births recorded by the city's hospitals, to register newborns "
+                    "without asking parents for the hospital certificate.",
+                    "purpose": "Register births on the hospital's record.",
+                    "legal_basis": "Civil Registration Regulation, art. 9 (birth registration).",
+                },
+                items=["mother resident_id", "birth date", "hospital code"],
+            )
+            governance.demand_join(
+                actor=users["police_clerk"],
+                demand=demand,
+                department=departments["POLICE"],
+                purpose="Issue identity numbers to newborns.",
+            )
+            governance.demand_route(
+                actor=users["office"],
+                demand=demand,
+                department=departments["HEALTH"],
+                reason="Hospitals report births to the health bureau.",
+            )
+        governance.resources_flag_stale()
+
+    def _dispute_and_attestation(self, users, departments):
+        """One dispute escalated to the office, and one ended grant awaiting its attestation."""
+        from rights import disputes
+        from rights import services as rights_services_
+        from rights.attestations import attestations_open_due
+        from rights.models import Grant
+
+        civil, steward, office = users["civil_clerk"], users["health_steward"], users["office"]
+        realtime = Grant.objects.filter(
+            grantee_department__code="CIVIL", method="realtime", status=Grant.Status.ACTIVE
+        ).first()
+        dispute = disputes.dispute_raise(
+            actor=civil,
+            kind="grant",
+            grant=realtime,
+            disputed="The real-time interface stops answering after 2,000 calls a day; during "
+            "school enrolment week our clerks need about 3,500.",
+            asked="Raise the daily call limit to 4,000 for the first two weeks of September.",
+        )
+        disputes.dispute_statement(
+            actor=steward,
+            dispute=dispute,
+            text="The limit protects the clinics' system; we can deliver a one-off copy instead.",
+        )
+        disputes.dispute_escalate(
+            actor=civil, dispute=dispute, reason="A copy would hold more personal data than needed."
+        )
+        # End of use: a one-off clinic check, approved and then revoked once done.
+        today = timezone.localdate()
+        ended = request_services.request_create(
+            actor=civil,
+            department=departments["CIVIL"],
+            resource=Resource.objects.get(identifier="HEALTH-CLINIC-001"),
+            data={
+                "purpose": "One-off check of clinic licences for the 2026 school year.",
+                "legal_basis_kind": "statute",
+                "legal_basis_citation": "Education Law",
+                "legal_basis_article": "art. 12",
+                "legal_basis_text": "Schools verify immunisation records before enrolment.",
+                "method": "realtime",
+                "frequency": "",
+                "valid_from": today,
+                "valid_until": today + timedelta(days=30),
+            },
+            items=[{"name": "clinic_code", "reason": "To check the clinic's licence."}],
+        )
+        request_services.request_submit(actor=civil, request=ended)
+        request_services.request_approve(actor=office, request=ended, reason="Approved.")
+        rights_services_.grant_revoke(
+            actor=office,
+            grant=Grant.objects.get(request=ended),
+            reason="The licence check is done: the purpose is fulfilled.",
+        )
+        attestations_open_due()
 
     def _resource(self, steward, owner, *, identifier, methods, items, csv, legal_basis, **data):
         resource = Resource.objects.filter(identifier=identifier).first()

@@ -1,0 +1,221 @@
+"""The office's queues for escalated disputes and overdue end-of-use attestations.
+
+Rows are read-only; decisions go through admin actions that call the same services as the web
+and the API (``rights.disputes``)."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Case, F, IntegerField, Value, When
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from govshare.admin_actions import ServiceOnlyAdminMixin, service_action
+from rights import disputes
+from rights.models import Attestation, Dispute, DisputeDecision, DisputeStep
+
+Order = DisputeDecision.Order
+
+
+class DisputeStepInline(admin.TabularInline):
+    model = DisputeStep
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = [
+        "at",
+        "level",
+        "action",
+        "from_state",
+        "to_state",
+        "actor",
+        "department",
+        "text",
+        "evidence_sha256",
+        "ledger_index",
+    ]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DisputeDecisionInline(admin.StackedInline):
+    model = DisputeDecision
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = [
+        "level",
+        "outcome",
+        "reasons",
+        "responsible_department",
+        "order",
+        "order_text",
+        "authority",
+        "authority_reference",
+        "decided_by",
+        "decided_at",
+    ]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DecisionActionForm(forms.Form):
+    """The office's decision, for one or more selected disputes (the party held responsible is
+    named by side, so the same form serves several disputes)."""
+
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[(v, label) for v, label in DisputeDecision.Outcome.choices if v != "agreed"],
+    )
+    reasons = forms.CharField(
+        label=_("Reasons (recorded and sent to the parties)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=10000,
+    )
+    responsible = forms.ChoiceField(
+        label=_("Party held responsible"),
+        choices=[
+            ("raised_by_department", _("The department that raised the dispute")),
+            ("respondent_department", _("The department it was raised against")),
+        ],
+    )
+    order = forms.ChoiceField(label=_("Order"), choices=Order.choices, initial=Order.NONE)
+    order_text = forms.CharField(
+        label=_("What is ordered (for a data correction)"),
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        required=False,
+    )
+
+
+class FinalDecisionActionForm(DecisionActionForm):
+    authority = forms.CharField(label=_("Supervising authority"), max_length=200)
+    authority_reference = forms.CharField(
+        label=_("Authority's reference"), max_length=100, required=False
+    )
+
+
+def _decision_data(obj, data):
+    values = {k: v for k, v in data.items() if k != "responsible"}
+    values["responsible_department"] = getattr(obj, data["responsible"])
+    return values
+
+
+class EscalatedFilter(admin.SimpleListFilter):
+    title = _("waiting for the office")
+    parameter_name = "escalated"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Escalated")), ("no", _("Not escalated"))]
+
+    def queryset(self, request, queryset):
+        waiting = [Dispute.State.OFFICE_REVIEW, Dispute.State.AUTHORITY_REVIEW]
+        if self.value() == "yes":
+            return queryset.filter(state__in=waiting)
+        if self.value() == "no":
+            return queryset.exclude(state__in=waiting)
+        return queryset
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "subject_kind",
+        "resource",
+        "raised_by_department",
+        "respondent_department",
+        "state",
+        "level",
+        "due_date",
+        "created_at",
+    ]
+    list_filter = [EscalatedFilter, "state", "level", "subject_kind", "raised_by_department"]
+    search_fields = [
+        "=id",
+        "=grant__id",
+        "resource__identifier",
+        "resource__title",
+        "raised_by_department__code",
+        "respondent_department__code",
+    ]
+    list_select_related = ["resource", "raised_by_department", "respondent_department"]
+    inlines = [DisputeDecisionInline, DisputeStepInline]
+    actions = [
+        service_action(
+            name="decide",
+            label=_("Decide (management office)"),
+            call=lambda user, obj, data: disputes.dispute_decide(
+                actor=user, dispute=obj, **_decision_data(obj, data)
+            ),
+            form_class=DecisionActionForm,
+        ),
+        service_action(
+            name="record_final",
+            label=_("Record the supervising authority's final decision"),
+            call=lambda user, obj, data: disputes.dispute_record_final(
+                actor=user, dispute=obj, **_decision_data(obj, data)
+            ),
+            form_class=FinalDecisionActionForm,
+        ),
+    ]
+
+    def get_queryset(self, request):
+        # The office's queue: escalated disputes first, the earliest due first among them.
+        waiting = Case(
+            When(state__in=[Dispute.State.OFFICE_REVIEW, Dispute.State.AUTHORITY_REVIEW], then=0),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .order_by(waiting, F("due_date").asc(nulls_last=True), "-id")
+        )
+
+
+class AttestationOverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue")), ("no", _("On time or attested"))]
+
+    def queryset(self, request, queryset):
+        late = {"state": Attestation.State.PENDING, "overdue_since__isnull": False}
+        if self.value() == "yes":
+            return queryset.filter(**late)
+        if self.value() == "no":
+            return queryset.exclude(**late)
+        return queryset
+
+
+@admin.register(Attestation)
+class AttestationAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "grant",
+        "grantee",
+        "state",
+        "due_date",
+        "is_overdue",
+        "kind",
+        "attested_at",
+    ]
+    list_filter = [AttestationOverdueFilter, "state", "kind", "grant__grantee_department"]
+    search_fields = ["=id", "=grant__id", "grant__grantee_department__code"]
+    list_select_related = ["grant__grantee_department", "grant__resource"]
+
+    def get_queryset(self, request):
+        # The office's queue: overdue pending attestations first, then the earliest due.
+        return (
+            super()
+            .get_queryset(request)
+            .order_by("state", F("overdue_since").asc(nulls_last=True), "due_date", "-id")
+        )
+
+    @admin.display(description=_("grantee"), ordering="grant__grantee_department__code")
+    def grantee(self, obj):
+        return obj.grant.grantee_department.code
+
+    @admin.display(boolean=True, description=_("overdue"))
+    def is_overdue(self, obj):
+        return obj.state == Attestation.State.PENDING and obj.overdue_since is not None
