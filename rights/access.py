@@ -155,7 +155,8 @@ def records_lookup(*, user, grant, filters, page, page_size, http_request):
         raise ValidationError({"filters": _("Filter on at least one approved item.")})
     release = _release(grant)
     where = _typed_filters(grant, release, filters, "filters")
-    calls, records = _usage_today(grant, "records")
+    limited = grant.max_calls_per_day is not None or grant.max_records_per_day is not None
+    calls, records = _usage_today(grant, "records") if limited else (0, 0)
     if grant.max_calls_per_day is not None and calls >= grant.max_calls_per_day:
         _over_limit(
             http_request,
