@@ -7,7 +7,9 @@ Figures per department for a period ``[start, end)``:
 - ``deadlines_met``: answers given on or before the stage's due date (same working-day rule);
 - ``approval_rate``: approvals among the department's management decisions;
 - ``deliveries_made`` / ``deliveries_failed``: deliveries of the department's resources;
-- ``quality_open`` / ``quality_resolved`` and ``attestations_overdue`` where those features exist.
+- ``quality_open``: quality reports on its resources still open at the end of the period;
+  ``quality_resolved``: reports on its resources resolved or closed during the period;
+- ``attestations_overdue``: end-of-use attestations its grants owe past their due date.
 """
 
 import math
@@ -17,7 +19,8 @@ from django.db.models import Count, Q
 
 from access_requests.deadlines import working_days_between
 from access_requests.models import Holiday, Request, RequestStep, ReviewPolicy
-from rights.models import Delivery, Department
+from catalog.models import QualityReport
+from rights.models import Attestation, Delivery, Department
 
 ANSWERS = ("endorse", "return", "reject", "approve")
 OWNER_STAGE = Request.State.OWNER_REVIEW
@@ -67,6 +70,17 @@ def _answer_figures(start, end):
     return figures
 
 
+def _counts(queryset, department_field):
+    rows = queryset.order_by().values(department_field).annotate(n=Count("pk"))
+    return {row[department_field]: row["n"] for row in rows}
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
 def scoreboard(*, start, end):
     answers = _answer_figures(start, end)
     deliveries = {
@@ -78,6 +92,29 @@ def scoreboard(*, start, end):
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
         )
     }
+    open_states = [
+        QualityReport.State.OPEN,
+        QualityReport.State.ACKNOWLEDGED,
+        QualityReport.State.ANSWERED,
+    ]
+    quality_open = _counts(
+        QualityReport.objects.filter(state__in=open_states, created_at__date__lt=end),
+        "resource__owner_department",
+    )
+    quality_resolved = _counts(
+        QualityReport.objects.filter(
+            state__in=[QualityReport.State.RESOLVED, QualityReport.State.CLOSED],
+            updated_at__date__gte=start,
+            updated_at__date__lt=end,
+        ),
+        "resource__owner_department",
+    )
+    overdue = _counts(
+        Attestation.objects.filter(
+            state=Attestation.State.PENDING, due_date__lt=min(end, _today())
+        ),
+        "grant__grantee_department",
+    )
     table = []
     for department in Department.objects.filter(is_active=True).order_by("code"):
         row = answers.get(department.pk, {"days": [], "met": 0, "approved": 0, "rejected": 0})
@@ -96,6 +133,9 @@ def scoreboard(*, start, end):
                 "approval_rate": round(row["approved"] / decided, 3) if decided else None,
                 "deliveries_made": delivered["made"],
                 "deliveries_failed": delivered["failed"],
+                "quality_open": quality_open.get(department.pk, 0),
+                "quality_resolved": quality_resolved.get(department.pk, 0),
+                "attestations_overdue": overdue.get(department.pk, 0),
             }
         )
     return table
@@ -112,4 +152,7 @@ CSV_COLUMNS = [
     "approval_rate",
     "deliveries_made",
     "deliveries_failed",
+    "quality_open",
+    "quality_resolved",
+    "attestations_overdue",
 ]

@@ -99,3 +99,35 @@ def test_scoreboard_page_and_csv(client, history, requester):
 def test_scoreboard_needs_sign_in(client, db):
     assert APIClient().get("/api/v1/scoreboard/").status_code == 401
     assert client.get("/scoreboard/").status_code == 302
+
+
+def test_scoreboard_counts_open_quality_reports_and_overdue_attestations(
+    request_draft, requester, steward, reviewer
+):
+    from catalog import governance_services as governance
+    from rights import services as grant_services
+    from rights.attestations import attestations_open_due
+    from rights.models import Attestation, Grant
+    from rights.scoreboard import scoreboard
+
+    rs.request_submit(actor=requester, request=request_draft)
+    rs.request_endorse(actor=steward, request=request_draft)
+    rs.request_approve(actor=reviewer, request=request_draft)
+    grant = Grant.objects.get(request=request_draft)
+    governance.quality_report_file(
+        actor=requester,
+        department=grant.grantee_department,
+        resource=grant.resource,
+        kind="wrong_value",
+        item="dose_number",
+        lines=[2],
+        description="Dose 2 should be 3.",
+    )
+    grant_services.grant_revoke(actor=reviewer, grant=grant, reason="Purpose fulfilled.")
+    attestations_open_due()
+    Attestation.objects.update(due_date=datetime.date.today() - datetime.timedelta(days=1))
+    today = datetime.date.today()
+    rows = scoreboard(start=today - datetime.timedelta(days=30), end=today + datetime.timedelta(1))
+    assert figures(rows, "HEALTH")["quality_open"] == 1
+    assert figures(rows, "CIVIL")["attestations_overdue"] == 1
+    assert figures(rows, "CIVIL")["quality_open"] == 0
