@@ -60,10 +60,9 @@ class DemandSupporterInline(_ReadOnlyInline):
     fields = readonly_fields = ["department", "joined_by", "purpose", "joined_at"]
 
 
-def _overdue_first(queryset):
-    return queryset.order_by(
-        F("overdue_since").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "-id"
-    )
+def _overdue_first():
+    # Through get_ordering: the changelist replaces a queryset's ordering with the model's.
+    return [F("overdue_since").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "-id"]
 
 
 @admin.register(QualityReport)
@@ -89,8 +88,8 @@ class QualityReportAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["resource", "reporting_department"]
     inlines = [QualityReportStepInline]
 
-    def get_queryset(self, request):
-        return _overdue_first(super().get_queryset(request))
+    def get_ordering(self, request):
+        return _overdue_first()
 
     @admin.display(boolean=True, description=_("overdue"))
     def is_overdue(self, obj):
@@ -141,8 +140,8 @@ class DemandAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Demand._meta.fields if f.name != "search_text"]
 
-    def get_queryset(self, request):
-        return _overdue_first(super().get_queryset(request))
+    def get_ordering(self, request):
+        return _overdue_first()
 
     @admin.display(boolean=True, description=_("overdue"))
     def is_overdue(self, obj):

@@ -158,18 +158,15 @@ class DisputeAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         ),
     ]
 
-    def get_queryset(self, request):
+    def get_ordering(self, request):
         # The office's queue: escalated disputes first, the earliest due first among them.
+        # (Through get_ordering: the changelist replaces a queryset's ordering with the model's.)
         waiting = Case(
             When(state__in=[Dispute.State.OFFICE_REVIEW, Dispute.State.AUTHORITY_REVIEW], then=0),
             default=Value(1),
             output_field=IntegerField(),
         )
-        return (
-            super()
-            .get_queryset(request)
-            .order_by(waiting, F("due_date").asc(nulls_last=True), "-id")
-        )
+        return [waiting.asc(), F("due_date").asc(nulls_last=True), "-id"]
 
 
 class AttestationOverdueFilter(admin.SimpleListFilter):
@@ -204,13 +201,9 @@ class AttestationAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     search_fields = ["=id", "=grant__id", "grant__grantee_department__code"]
     list_select_related = ["grant__grantee_department", "grant__resource"]
 
-    def get_queryset(self, request):
+    def get_ordering(self, request):
         # The office's queue: overdue pending attestations first, then the earliest due.
-        return (
-            super()
-            .get_queryset(request)
-            .order_by("state", F("overdue_since").asc(nulls_last=True), "due_date", "-id")
-        )
+        return ["state", F("overdue_since").asc(nulls_last=True), "due_date", "-id"]
 
     @admin.display(description=_("grantee"), ordering="grant__grantee_department__code")
     def grantee(self, obj):
