@@ -1,8 +1,8 @@
 """Streaming validation of a release CSV against the resource's data items.
 
 The file is read once, in constant memory, whatever its size: each cell is parsed to its Python
-type and every problem is reported with its line and column, up to a cap. ``typed_rows`` yields the
-parsed rows for loading; it is only called on a file that validated.
+type and every problem is reported with its line and column, up to a cap. ``parse_rows`` yields the
+parsed rows as it goes, so a release is validated and loaded in one pass.
 """
 
 import csv
@@ -173,12 +173,14 @@ def _header_problems(header, items):
     return problems
 
 
-def validate(fileobj, items, *, max_errors):
-    """Check the whole file; return a Report with hash, size, row count and errors.
+def parse_rows(fileobj, items, report):
+    """Read the file once: yield ``(line, [value, ...])`` in ``items`` order for each clean row
+    while no problem has been found, and record every problem in ``report`` (up to its cap).
 
-    ``items`` is a list of ``{"name", "type", "required"}``. The file is read from the start.
+    When the generator is exhausted, ``report`` holds the row count, SHA-256 and size (if the
+    file was read to its end) or the errors. ``items`` is a list of ``{"name", "type",
+    "required"}``; the file is read from the start.
     """
-    report = Report(max_errors=max_errors)
     fileobj.seek(0)
     hashing = _HashingReader(fileobj)
     rows = _text_rows(hashing)
@@ -186,19 +188,22 @@ def validate(fileobj, items, *, max_errors):
         header = next(rows, None)
         if header is None:
             report.add(1, "", _("the file is empty; the first line must name the columns"))
-            return report
+            return
         header = [column.strip() for column in header]
         for column, message in _header_problems(header, items):
             report.add(1, column, message)
         if report.errors:
-            return report
-        by_name = {item["name"]: item for item in items}
-        plan = [(index, by_name[name]) for index, name in enumerate(header)]
+            return
+        position = {name: index for index, name in enumerate(header)}
+        plan = [
+            (position[item["name"]], item["name"], item["required"], PARSERS[item["type"]])
+            for item in items
+        ]
         width = len(header)
         for row in rows:
-            line = rows.line_num
             if not row:
                 continue  # a blank line is not a record
+            line = rows.line_num
             report.row_count += 1
             if len(row) != width:
                 report.add(
@@ -207,39 +212,39 @@ def validate(fileobj, items, *, max_errors):
                     _("expected %(want)d values, found %(got)d") % {"want": width, "got": len(row)},
                 )
                 continue
-            for index, item in plan:
+            values, clean = [], True
+            for index, name, required, parse in plan:
                 cell = row[index]
                 if cell == "":
-                    if item["required"]:
-                        report.add(line, item["name"], _("a value is required"))
+                    if required:
+                        report.add(line, name, _("a value is required"))
+                        clean = False
+                    values.append(None)
                     continue
                 try:
-                    PARSERS[item["type"]](cell)
+                    values.append(parse(cell))
                 except CellError as exc:
-                    report.add(line, item["name"], exc)
+                    report.add(line, name, exc)
+                    clean = False
             if report.truncated:
-                return report
+                return
+            if clean and not report.errors:
+                yield line, values
     except BadEncoding as exc:
         report.add(exc.line, "", _("the file is not valid UTF-8 text (save it as UTF-8 CSV)"))
-        return report
+        return
     except csv.Error as exc:
         report.add(rows.line_num, "", _("the CSV is malformed: %(error)s") % {"error": exc})
-        return report
+        return
     if report.row_count == 0 and not report.errors:
         report.add(2, "", _("the file has a header but no records"))
     report.sha256 = hashing.digest.hexdigest()
     report.size_bytes = hashing.size
+
+
+def validate(fileobj, items, *, max_errors):
+    """Check the whole file without keeping it; return the Report (hash, size, rows, errors)."""
+    report = Report(max_errors=max_errors)
+    for _row in parse_rows(fileobj, items, report):
+        pass
     return report
-
-
-def typed_rows(fileobj, items):
-    """Yield ``(line, [value, ...])`` in ``items`` order for a file that passed ``validate``."""
-    fileobj.seek(0)
-    rows = _text_rows(_HashingReader(fileobj))
-    header = [column.strip() for column in next(rows)]
-    position = {name: index for index, name in enumerate(header)}
-    plan = [(position[item["name"]], PARSERS[item["type"]]) for item in items]
-    for row in rows:
-        if not row:
-            continue
-        yield rows.line_num, [None if row[i] == "" else parse(row[i]) for i, parse in plan]

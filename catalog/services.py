@@ -15,7 +15,7 @@ from guardian.shortcuts import assign_perm
 from audit.ledger import ledger_append, text_sha256
 from catalog import release_store
 from catalog.models import DataItem, Method, Release, Resource, SharingType
-from catalog.release_validation import typed_rows, validate
+from catalog.release_validation import Report, parse_rows
 from govshare.exceptions import DomainError, IllegalTransition, PayloadTooLarge
 from rights.models import Department
 from rights.permissions import can_manage_resource, is_steward_of
@@ -337,10 +337,7 @@ def release_ingest(*, actor, resource, upload):
     ]
     if not columns:
         raise ValidationError(_("Define the resource's data items before uploading a release."))
-    # Validation reads the whole file outside any transaction: no lock is held meanwhile.
-    report = validate(upload, columns, max_errors=settings.RELEASE_MAX_ERRORS)
-    if not report.ok:
-        raise ReleaseRejected(report.as_dict())
+    report = Report(max_errors=settings.RELEASE_MAX_ERRORS)
     stored_name = None
     try:
         with transaction.atomic():
@@ -349,6 +346,12 @@ def release_ingest(*, actor, resource, upload):
                 raise IllegalTransition(_("A retired resource takes no new releases."))
             sequence = (resource.releases.aggregate(n=Max("sequence"))["n"] or 0) + 1
             table = release_store.table_name_for(resource.pk, sequence)
+            # One pass: every cell is parsed once, checked and loaded; the first problem stops
+            # the loading, the reading goes on to list problems, and a refusal rolls it all back.
+            release_store.create_table(table, columns)
+            release_store.load_rows(table, columns, parse_rows(upload, columns, report))
+            if not report.ok:
+                raise ReleaseRejected(report.as_dict())
             release = Release(
                 resource=resource,
                 sequence=sequence,
@@ -361,8 +364,6 @@ def release_ingest(*, actor, resource, upload):
                 table_name=table,
                 uploaded_by=actor,
             )
-            release_store.create_table(table, columns)
-            release_store.load_rows(table, columns, typed_rows(upload, columns))
             release_store.create_indexes(table, [c["name"] for c in columns if c["lookup_key"]])
             upload.seek(0)
             release.file.save(release.original_name, upload, save=False)
