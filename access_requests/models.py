@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from audit.models import TimelineStep
 from catalog.models import Method, Resource
 from rights.models import Department
 
@@ -158,27 +159,14 @@ class RequestItem(models.Model):
         return self.name
 
 
-class RequestStep(models.Model):
+class RequestStep(TimelineStep):
     """One step of the timeline: who did what, when, in which role, and why."""
 
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("action"), max_length=32)
     from_state = models.CharField(_("from"), max_length=16, choices=Request.State)
     to_state = models.CharField(_("to"), max_length=16, choices=Request.State)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
-    at = models.DateTimeField(_("when"), auto_now_add=True)
-    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
 
     class Meta:
         ordering = ["request_id", "at", "id"]
         verbose_name = _("request step")
         verbose_name_plural = _("request steps")
-
-    def __str__(self):
-        return f"{self.action}: {self.from_state} → {self.to_state}"

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from audit.models import TimelineStep
 from rights.models import Department
 
 identifier_validator = RegexValidator(
@@ -297,30 +298,17 @@ class QualityReport(models.Model):
         return self.state != self.State.CLOSED
 
 
-class QualityReportStep(models.Model):
+class QualityReportStep(TimelineStep):
     """One step of a quality report's timeline: who did what, when, and why."""
 
     report = models.ForeignKey(QualityReport, on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("action"), max_length=32)
     from_state = models.CharField(_("from"), max_length=16, choices=QualityReport.State)
     to_state = models.CharField(_("to"), max_length=16, choices=QualityReport.State)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
-    at = models.DateTimeField(_("when"), auto_now_add=True)
-    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
 
     class Meta:
         ordering = ["report_id", "at", "id"]
         verbose_name = _("quality report step")
         verbose_name_plural = _("quality report steps")
-
-    def __str__(self):
-        return f"{self.action}: {self.from_state} → {self.to_state}"
 
 
 class ResourceFreshness(models.Model):
@@ -443,27 +431,14 @@ class DemandSupporter(models.Model):
         return f"{self.department.code} joins demand #{self.demand_id}"
 
 
-class DemandStep(models.Model):
+class DemandStep(TimelineStep):
     """One step of a demand's timeline: who did what, when, and why."""
 
     demand = models.ForeignKey(Demand, on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("action"), max_length=32)
     from_state = models.CharField(_("from"), max_length=16, choices=Demand.State)
     to_state = models.CharField(_("to"), max_length=16, choices=Demand.State)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
-    at = models.DateTimeField(_("when"), auto_now_add=True)
-    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
 
     class Meta:
         ordering = ["demand_id", "at", "id"]
         verbose_name = _("demand step")
         verbose_name_plural = _("demand steps")
-
-    def __str__(self):
-        return f"{self.action}: {self.from_state} → {self.to_state}"
