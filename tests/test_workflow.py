@@ -514,3 +514,20 @@ def test_notifications_and_email_for_each_step(
     assert Notification.objects.filter(recipient=reviewer).count() == 1
     rs.request_approve(actor=reviewer, request=request_draft)
     assert Notification.objects.filter(recipient=requester, subject__contains="approved").exists()
+
+
+def test_overdue_marking_with_a_frozen_clock(request_draft, requester, reviewer, monkeypatch):
+    """The periodic task runs with no date given: it reads the clock, frozen here."""
+    from django.utils import timezone
+
+    from access_requests.tasks import mark_overdue_requests
+
+    submitted(request_draft, requester)
+    request_draft.refresh_from_db()
+    frozen = request_draft.due_date
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: frozen)
+    assert mark_overdue_requests() == 0  # due today: not late yet
+    frozen = request_draft.due_date + datetime.timedelta(days=1)
+    assert mark_overdue_requests() == 1
+    request_draft.refresh_from_db()
+    assert request_draft.overdue_since is not None
