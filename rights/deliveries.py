@@ -248,7 +248,13 @@ def delivery_build(delivery_id, *, today=None):
     """
     today = today or timezone.localdate()
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+        # A build in progress holds the row: a duplicate task (sweeper, redelivery) returns at
+        # once instead of occupying a worker until that build ends.
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True).filter(pk=delivery_id).first()
+        )
+        if delivery is None:
+            return Delivery.objects.get(pk=delivery_id)
         if delivery.status in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED):
             return delivery
         delivery.status = Delivery.Status.RUNNING
@@ -280,6 +286,10 @@ def delivery_build(delivery_id, *, today=None):
                 return delivery
             directory = Path(settings.MEDIA_ROOT) / "deliveries" / str(grant.pk)
             directory.mkdir(parents=True, exist_ok=True)
+            # We hold the row lock, so no other build of this delivery is running: what a killed
+            # worker left half-written is garbage.
+            for leftover in directory.glob(f".tmp-{delivery.pk}-*"):
+                leftover.unlink(missing_ok=True)
             temporary = directory / f".tmp-{delivery.pk}-{uuid.uuid4().hex}.zip"
             try:
                 data_sha, rows, manifest = _write_zip(temporary, delivery, grant, release)
