@@ -19,7 +19,7 @@ from catalog.models import Method, Release
 from catalog.release_validation import PARSERS, CellError
 from govshare.exceptions import DomainError
 from rights.models import Delivery, Grant
-from rights.permissions import is_member_of
+from rights.permissions import holds_use_grant, is_member_of
 
 RESERVED_PARAMS = {"page", "page_size", "format"}
 
@@ -52,9 +52,7 @@ def _usage_today(grant, action):
 def _check_use(user, grant, http_request, action, target, method=None):
     """Refuse (and log) anyone but the grantee's members on an active grant."""
     refusal = None
-    if not (
-        is_member_of(user, grant.grantee_department_id) and user.has_perm("rights.use_grant", grant)
-    ):
+    if not (is_member_of(user, grant.grantee_department_id) and holds_use_grant(user, grant)):
         refusal = _("Only the grantee department can use this grant.")
     elif grant.status != Grant.Status.ACTIVE:
         refusal = _("The grant is %(s)s.") % {"s": grant.get_status_display().lower()}

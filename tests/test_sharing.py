@@ -331,3 +331,17 @@ def test_office_retries_a_failed_delivery_in_admin(client, grant_for, reviewer):
     delivery.refresh_from_db()
     assert (delivery.status, delivery.error, delivery.grant_id) == ("pending", "", grant.pk)
     assert delivery_build(delivery.pk).status == "succeeded"
+
+
+def test_holds_use_grant_agrees_with_guardian(grant_for, requester, steward, reviewer):
+    from django.contrib.auth import get_user_model
+
+    from rights.permissions import holds_use_grant
+
+    grant = grant_for("realtime")
+    for user in (requester, steward, reviewer):
+        fresh = get_user_model().objects.get(pk=user.pk)
+        assert holds_use_grant(fresh, grant) == fresh.has_perm("rights.use_grant", grant)
+    assert holds_use_grant(requester, grant)
+    grant_services.grant_suspend(actor=reviewer, grant=grant, reason="Audit.")
+    assert not holds_use_grant(requester, grant)
