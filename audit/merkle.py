@@ -154,16 +154,26 @@ class CompactRange:
         self._stack = []  # (level, hash) of complete subtrees, left to right
 
     def append(self, leaf):
+        """Add the next leaf; returns the right edge: ``[(level, hash)]``, largest first."""
+        self.append_completing(leaf)
+        return list(self._stack)
+
+    def append_completing(self, leaf):
+        """Add the next leaf; returns the inner nodes it completes as ``[(level, index, hash)]``
+        (the nodes ``new_nodes`` stores, without the leaf itself)."""
         level, current = 0, leaf
-        size = self.size
+        size, position = self.size, self.size
+        completed = []
         while size & 1:
             _lvl, left = self._stack.pop()
             current = node_hash(left, current)
             level += 1
             size >>= 1
+            position >>= 1
+            completed.append((level, position, current))
         self._stack.append((level, current))
         self.size += 1
-        return [(lvl, h) for lvl, h in self._stack]
+        return completed
 
     def root(self):
         if not self._stack:

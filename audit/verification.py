@@ -34,6 +34,35 @@ def _level0_nodes():
     return LedgerNode.objects.filter(level=0).order_by("index").values_list("index", "hash")
 
 
+def _check_inner_nodes(recomputed, report):
+    """Compare recomputed inner nodes with the stored ones (which proofs are served from), a
+    level at a time over the range they cover; report the first leaf under a bad node."""
+    by_level = {}
+    for level, position, digest in recomputed:
+        by_level.setdefault(level, {})[position] = digest
+    first_bad = None
+    for level, wanted in by_level.items():
+        stored = dict(
+            LedgerNode.objects.filter(
+                level=level, index__gte=min(wanted), index__lte=max(wanted)
+            ).values_list("index", "hash")
+        )
+        for position, digest in wanted.items():
+            if bytes(stored.get(position, b"")) != digest:
+                leaf = position << level
+                if first_bad is None or leaf < first_bad[0]:
+                    first_bad = (leaf, level, position)
+    if first_bad is None:
+        return False
+    leaf, level, position = first_bad
+    report.bad(
+        leaf,
+        f"index {leaf}: the stored tree node (level {level}, position {position}) over this "
+        "entry does not match the entries (proofs would be wrong)",
+    )
+    return True
+
+
 def sizes_beyond(checkpoints, stored):
     return sorted(size for size in checkpoints if size > stored)
 
@@ -63,6 +92,7 @@ def ledger_verify(*, chunk=5000):
 
     nodes = _level0_nodes().filter(index__lt=size).iterator(chunk_size=chunk)
     compact = merkle.CompactRange()
+    inner = []  # inner nodes recomputed since the last comparison with the stored ones
     expected = 0
     broken = False
     rows = (
@@ -100,8 +130,13 @@ def ledger_verify(*, chunk=5000):
             broken = True
         if broken:
             continue
-        compact.append(leaf)
+        inner.extend(compact.append_completing(leaf))
         expected += 1
+        if len(inner) >= chunk:
+            broken = _check_inner_nodes(inner, report)
+            inner.clear()
+            if broken:
+                continue
         if expected in checkpoints and compact.root() != checkpoints[expected]:
             report.bad(
                 index,
@@ -109,6 +144,8 @@ def ledger_verify(*, chunk=5000):
                 f"(entries before index {expected} were rewritten)",
             )
             broken = True
+    if not broken and inner:
+        broken = _check_inner_nodes(inner, report)
     for signed_size in [] if broken else sizes_beyond(checkpoints, expected):
         report.bad(
             expected,

@@ -448,3 +448,11 @@ def test_verify_names_entries_removed_from_the_signed_end(checked_ledger):
     index, problems = _bad_index()
     assert index == 6
     assert any("checkpoint 7: signs 7 entries but only 6 are stored" in p for p in problems)
+
+
+def test_verify_names_a_changed_inner_node(checked_ledger):
+    # Entries stay intact; only a stored subtree hash (which proofs are built from) is changed.
+    LedgerNode.objects.filter(level=1, index=2).update(hash=b"\x07" * 32)
+    index, problems = _bad_index()
+    assert index == 4
+    assert "stored tree node (level 1, position 2)" in problems[0]
