@@ -379,7 +379,7 @@ def ensure_release(people, resource, rows, path, reingest):
         return release, timing, False
     print(f"ingesting {path.name} ({path.stat().st_size / 1e6:,.0f} MB) ...", flush=True)
     steps = StepTimer()
-    steps.wrap(release_store, "load_rows", "load_rows")
+    steps.wrap(release_store, "load_release", "load_rows")
     steps.wrap(release_store, "create_indexes", "create_indexes")
     try:
         with open(path, "rb") as handle:

@@ -2,8 +2,9 @@
 
 Each accepted release gets its own table ``catalog_release_rows_<resource>_<n>`` with one column
 per data item in its SQL type, plus ``_line`` (the CSV line the row came from). On PostgreSQL the
-rows are loaded with ``COPY`` and later exports can ``COPY`` them out at the speed of a plain typed
-table, because that is what they are. On SQLite the same tables exist with SQLite's types, which is
+rows are loaded with ``COPY`` (text format, written by ``release_validation.copy_text`` as it
+validates), and deliveries ``COPY`` them out at the speed of a plain typed table, because that is
+what they are. On SQLite the same tables exist with SQLite's types, which is
 all the quick start needs.
 
 Table and column names never come from user input unchecked: table names are built from integers
@@ -12,7 +13,10 @@ and column names are data-item names, which the model restricts to ``[a-z][a-z0-
 
 import re
 
-from django.db import connection
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from catalog import release_validation
 
 POSTGRES_TYPES = {
     "string": "text",
@@ -30,6 +34,7 @@ SQLITE_TYPES = {
 }
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 BATCH_SIZE = 2000
+EXPORT_BLOCK = 1 << 20
 
 
 def table_name_for(resource_id, sequence):
@@ -50,19 +55,43 @@ def create_table(table, columns):
         cursor.execute(f"CREATE TABLE {_quote(table)} (_line bigint NOT NULL, {column_sql})")
 
 
-def load_rows(table, columns, rows):
-    """Insert ``(line, values)`` rows; COPY on PostgreSQL, batched INSERTs elsewhere."""
+def load_release(table, columns, fileobj, report):
+    """Validate the CSV ``fileobj`` into ``report`` and load its rows into ``table`` while it is
+    clean: ``COPY`` text on PostgreSQL, batched INSERTs elsewhere. Nothing is loaded from a file
+    with a problem (the caller rolls the table back); the report lists the problems."""
+    if connection.vendor != "postgresql":
+        _insert_rows(table, columns, release_validation.parse_rows(fileobj, columns, report))
+        return
+    import psycopg
+
+    column_list = ", ".join(_quote(name) for name in ["_line", *[c["name"] for c in columns]])
+    copy_sql = f"COPY {_quote(table)} ({column_list}) FROM STDIN WITH (NULL '')"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            with cursor.cursor.copy(copy_sql) as copy:
+                sent = 0
+                for chunk in release_validation.copy_text(fileobj, columns, report):
+                    copy.write(chunk)
+                    sent += chunk.count(b"\n")
+            if report.ok and cursor.cursor.rowcount != sent:
+                raise RuntimeError(f"COPY loaded {cursor.cursor.rowcount} rows of {sent}")
+    except psycopg.DataError as exc:
+        # PostgreSQL refused a value the quick check let through (30 February, say): the
+        # savepoint is rolled back; reading the file again cell by cell names the line and column.
+        refused = exc.diag.message_primary or str(exc)
+        report.reset()
+        for _row in release_validation.parse_rows(fileobj, columns, report):
+            pass
+        if report.ok:
+            report.add(None, "", _("the database refused a value: %(error)s") % {"error": refused})
+
+
+def _insert_rows(table, columns, rows):
     names = ["_line", *[c["name"] for c in columns]]
     column_list = ", ".join(_quote(name) for name in names)
+    placeholders = ", ".join(["%s"] * len(names))
+    insert_sql = f"INSERT INTO {_quote(table)} ({column_list}) VALUES ({placeholders})"  # noqa: S608 - identifiers checked by _quote
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            copy_sql = f"COPY {_quote(table)} ({column_list}) FROM STDIN"
-            with cursor.cursor.copy(copy_sql) as copy:
-                for line, values in rows:
-                    copy.write_row((line, *values))
-            return
-        placeholders = ", ".join(["%s"] * len(names))
-        insert_sql = f"INSERT INTO {_quote(table)} ({column_list}) VALUES ({placeholders})"  # noqa: S608 - identifiers checked by _quote
         batch = []
         for line, values in rows:
             batch.append((line, *[_sqlite_value(v) for v in values]))
@@ -93,8 +122,6 @@ def iter_rows(table, names, *, batch_size=BATCH_SIZE):
     sql = f"SELECT {column_list} FROM {_quote(table)} ORDER BY _line"  # noqa: S608 - identifiers checked by _quote
     if connection.vendor == "postgresql":
         # A server-side cursor streams; it needs a transaction to live in.
-        from django.db import transaction
-
         with transaction.atomic(), connection.chunked_cursor() as cursor:
             cursor.execute(sql)
             while chunk := cursor.fetchmany(batch_size):
@@ -104,6 +131,71 @@ def iter_rows(table, names, *, batch_size=BATCH_SIZE):
         cursor.execute(sql)
         while chunk := cursor.fetchmany(batch_size):
             yield from chunk
+
+
+def export_csv(table, columns, names, write):
+    """Write the rows' ``names`` columns as CSV (a header, then one line a row) to ``write`` in
+    blocks of bytes; returns the row count. ``columns`` are the release's ``{"name", "type"}``.
+
+    PostgreSQL writes the CSV itself (``COPY (SELECT ...) TO STDOUT``), booleans as true/false and
+    dates as ISO. The rows come in source order without a sort: a release table is written once,
+    in line order, by a single COPY and never changed, so a plain sequential scan returns that
+    order. The scan is kept plain: no synchronized scan joining one already under way, no
+    parallel workers. Elsewhere Python's csv module writes the rows read ``ORDER BY _line``.
+    """
+    booleans = {c["name"] for c in columns if c["type"] == "boolean"}
+    if connection.vendor != "postgresql":
+        return _export_csv_python(table, names, booleans, write)
+    select = ", ".join(
+        f"{_quote(name)}::text AS {_quote(name)}" if name in booleans else _quote(name)
+        for name in names
+    )
+    sql = f"COPY (SELECT {select} FROM {_quote(table)}) TO STDOUT WITH (FORMAT csv, HEADER)"  # noqa: S608
+    block = bytearray()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronize_seqscans = off")
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        with cursor.cursor.copy(sql) as copy:
+            for data in copy:  # one row each: gather them into blocks
+                block += data
+                if len(block) >= EXPORT_BLOCK:
+                    write(block)
+                    block.clear()
+        if block:
+            write(block)
+        return cursor.cursor.rowcount
+
+
+def _export_csv_python(table, names, booleans, write):
+    import csv
+    import io
+
+    class Sink(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, data):
+            write(data)
+            return len(data)
+
+    buffered = io.BufferedWriter(Sink(), buffer_size=EXPORT_BLOCK)
+    text = io.TextIOWrapper(buffered, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(names)
+    is_boolean = [name in booleans for name in names]
+    rows = 0
+    for row in iter_rows(table, names):
+        writer.writerow(
+            [
+                "" if value is None else ("true" if value else "false") if boolean else value
+                for value, boolean in zip(row, is_boolean, strict=True)
+            ]
+        )
+        rows += 1
+    text.flush()
+    text.detach().flush()
+    return rows
 
 
 def count_rows(table):

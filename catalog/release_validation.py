@@ -3,12 +3,24 @@
 The file is read once, in constant memory, whatever its size: each cell is parsed to its Python
 type and every problem is reported with its line and column, up to a cap. ``parse_rows`` yields the
 parsed rows as it goes, so a release is validated and loaded in one pass.
+
+``copy_text`` is the same pass for PostgreSQL: it yields the clean rows as ``COPY`` text, and for a
+row whose cells all have the plain form of their type (``12``, ``12.50``, ``2024-01-31``, ``true``,
+text without tabs, line breaks or backslashes) it checks the whole row with one regular expression
+and passes the cells through as they are, instead of parsing each cell into a Python object that
+the driver would then turn back into text. A row that does not match is parsed cell by cell as
+``parse_rows`` does: it either gets its errors reported or is written from its parsed values. What
+the quick check lets through is a subset of what the cell parsers accept, and PostgreSQL checks the
+rest (a 30 February passes the pattern): ``release_store.load_release`` reads the file again cell
+by cell when PostgreSQL refuses a value, so the report still names the line and column.
 """
 
 import csv
 import datetime
 import hashlib
 import io
+import operator
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -18,10 +30,18 @@ BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f"}
 MAX_DECIMAL_DIGITS = 38
+# PostgreSQL's numeric keeps up to 16383 digits after the point and 131072 before it.
+MIN_DECIMAL_EXPONENT, MAX_DECIMAL_EXPONENT = -16383, 131000
 
 
 class CellError(ValueError):
     pass
+
+
+def parse_string(text):
+    if "\x00" in text:
+        raise CellError(_("the text contains a NUL character"))
+    return text
 
 
 def parse_integer(text):
@@ -43,8 +63,11 @@ def parse_decimal(text):
         ) from None
     if not value.is_finite():
         raise CellError(_("%(value)r is not a finite number") % {"value": text})
-    if len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS:
+    _sign, digits, exponent = value.as_tuple()
+    if len(digits) > MAX_DECIMAL_DIGITS:
         raise CellError(_("%(value)r has more than 38 digits") % {"value": text})
+    if not MIN_DECIMAL_EXPONENT <= exponent <= MAX_DECIMAL_EXPONENT:
+        raise CellError(_("%(value)r is out of the decimal range") % {"value": text})
     return value
 
 
@@ -69,7 +92,7 @@ def parse_boolean(text):
 
 
 PARSERS = {
-    "string": str,
+    "string": parse_string,
     "integer": parse_integer,
     "decimal": parse_decimal,
     "date": parse_date,
@@ -93,6 +116,11 @@ class Report:
     @property
     def full(self):
         return len(self.errors) >= self.max_errors
+
+    def reset(self):
+        """Forget what a pass found, before the file is read again."""
+        self.errors, self.truncated = [], False
+        self.row_count, self.sha256, self.size_bytes = 0, "", 0
 
     def add(self, line, column, message):
         if self.full:
@@ -173,13 +201,12 @@ def _header_problems(header, items):
     return problems
 
 
-def parse_rows(fileobj, items, report):
-    """Read the file once: yield ``(line, [value, ...])`` in ``items`` order for each clean row
-    while no problem has been found, and record every problem in ``report`` (up to its cap).
+def _records(fileobj, items, report):
+    """The records of the file, checked for shape.
 
-    When the generator is exhausted, ``report`` holds the row count, SHA-256 and size (if the
-    file was read to its end) or the errors. ``items`` is a list of ``{"name", "type",
-    "required"}``; the file is read from the start.
+    Yields the plan (``[(position, name, required, type), ...]`` in ``items`` order) once the
+    header is good, then ``(line, cells)`` for each record of the right width. Problems go to
+    ``report``; when the file has been read to its end, ``report`` gets its hash and size.
     """
     fileobj.seek(0)
     hashing = _HashingReader(fileobj)
@@ -195,41 +222,22 @@ def parse_rows(fileobj, items, report):
         if report.errors:
             return
         position = {name: index for index, name in enumerate(header)}
-        plan = [
-            (position[item["name"]], item["name"], item["required"], PARSERS[item["type"]])
-            for item in items
-        ]
+        yield [(position[i["name"]], i["name"], i["required"], i["type"]) for i in items]
         width = len(header)
         for row in rows:
             if not row:
                 continue  # a blank line is not a record
-            line = rows.line_num
             report.row_count += 1
             if len(row) != width:
                 report.add(
-                    line,
+                    rows.line_num,
                     "",
                     _("expected %(want)d values, found %(got)d") % {"want": width, "got": len(row)},
                 )
+                if report.truncated:
+                    return
                 continue
-            values, clean = [], True
-            for index, name, required, parse in plan:
-                cell = row[index]
-                if cell == "":
-                    if required:
-                        report.add(line, name, _("a value is required"))
-                        clean = False
-                    values.append(None)
-                    continue
-                try:
-                    values.append(parse(cell))
-                except CellError as exc:
-                    report.add(line, name, exc)
-                    clean = False
-            if report.truncated:
-                return
-            if clean and not report.errors:
-                yield line, values
+            yield rows.line_num, row
     except BadEncoding as exc:
         report.add(exc.line, "", _("the file is not valid UTF-8 text (save it as UTF-8 CSV)"))
         return
@@ -240,6 +248,114 @@ def parse_rows(fileobj, items, report):
         report.add(2, "", _("the file has a header but no records"))
     report.sha256 = hashing.digest.hexdigest()
     report.size_bytes = hashing.size
+
+
+def _parse_record(line, row, plan, report):
+    """The record's values in plan order, or None after reporting its problems."""
+    values, clean = [], True
+    for index, name, required, type_ in plan:
+        cell = row[index]
+        if cell == "":
+            if required:
+                report.add(line, name, _("a value is required"))
+                clean = False
+            values.append(None)
+            continue
+        try:
+            values.append(PARSERS[type_](cell))
+        except CellError as exc:
+            report.add(line, name, exc)
+            clean = False
+    return values if clean else None
+
+
+def parse_rows(fileobj, items, report):
+    """Read the file once: yield ``(line, [value, ...])`` in ``items`` order for each clean row
+    while no problem has been found, and record every problem in ``report`` (up to its cap).
+
+    When the generator is exhausted, ``report`` holds the row count, SHA-256 and size (if the
+    file was read to its end) or the errors. ``items`` is a list of ``{"name", "type",
+    "required"}``; the file is read from the start.
+    """
+    records = _records(fileobj, items, report)
+    plan = next(records, None)
+    if plan is None:
+        return
+    for line, row in records:
+        values = _parse_record(line, row, plan, report)
+        if report.truncated:
+            return
+        if values is not None and not report.errors:
+            yield line, values
+
+
+# The plain form of each type, which PostgreSQL reads exactly as the cell parsers do. Anything else
+# (spaces around a date, 1e5, a 19-digit integer, text with a tab or backslash...) takes the slow
+# path. Text excludes what COPY's text format would need escaped, and NUL.
+_PLAIN = {
+    "string": r"[^\t\n\r\\\x00]",
+    "integer": r" *[+-]?[0-9]{1,18} *",
+    "decimal": r" *[+-]?(?:[0-9]{1,19}(?:\.[0-9]{0,19})?|\.[0-9]{1,19}) *",
+    "date": r"(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    "boolean": r"(?i:true|false|yes|no|[10tfyn])",
+}
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_CHUNK_ROWS = 4000
+
+
+def _plain_row_pattern(plan):
+    """One pattern for a whole record whose cells, in plan order, are joined by tabs."""
+    parts = []
+    for _index, _name, required, type_ in plan:
+        if type_ == "string":
+            cell = _PLAIN["string"] + ("+" if required else "*")
+        else:
+            cell = f"(?:{_PLAIN[type_]})" + ("" if required else "?")
+        parts.append(cell)
+    return re.compile("\t".join(parts), re.ASCII).fullmatch
+
+
+def _copy_cell(value):
+    if value is None:
+        return ""  # COPY ... WITH (NULL '')
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)  # int, Decimal, date (ISO)
+
+
+def copy_text(fileobj, items, report):
+    """Read the file once, as ``parse_rows`` does, and yield the clean rows as PostgreSQL ``COPY``
+    text (``_line`` then the items in ``items`` order, tab-separated, ``NULL ''``), in chunks of
+    UTF-8 bytes. Loading stops at the first problem; reading goes on to list the problems."""
+    records = _records(fileobj, items, report)
+    plan = next(records, None)
+    if plan is None:
+        return
+    positions = [index for index, *_rest in plan]
+    pick = operator.itemgetter(*positions) if len(positions) > 1 else lambda r: (r[positions[0]],)
+    plain = _plain_row_pattern(plan)
+    chunk = []
+    for line, row in records:
+        cells = "\t".join(pick(row))
+        if plain(cells) is not None:
+            chunk.append(f"{line}\t{cells}\n")
+        else:
+            values = _parse_record(line, row, plan, report)
+            if report.truncated:
+                return
+            if values is None:
+                chunk.clear()  # nothing more is loaded once a problem is found
+                continue
+            chunk.append(f"{line}\t" + "\t".join(_copy_cell(v) for v in values) + "\n")
+        if report.errors:
+            chunk.clear()
+        elif len(chunk) >= COPY_CHUNK_ROWS:
+            yield "".join(chunk).encode()
+            chunk.clear()
+    if chunk and not report.errors:
+        yield "".join(chunk).encode()
 
 
 def validate(fileobj, items, *, max_errors):

@@ -15,7 +15,7 @@ from guardian.shortcuts import assign_perm
 from audit.ledger import ledger_append, text_sha256
 from catalog import release_store
 from catalog.models import DataItem, Method, Release, Resource, SharingType
-from catalog.release_validation import Report, parse_rows
+from catalog.release_validation import Report
 from govshare.exceptions import DomainError, IllegalTransition, PayloadTooLarge
 from rights.models import Department
 from rights.permissions import can_manage_resource, is_steward_of
@@ -349,7 +349,7 @@ def release_ingest(*, actor, resource, upload):
             # One pass: every cell is parsed once, checked and loaded; the first problem stops
             # the loading, the reading goes on to list problems, and a refusal rolls it all back.
             release_store.create_table(table, columns)
-            release_store.load_rows(table, columns, parse_rows(upload, columns, report))
+            release_store.load_release(table, columns, upload, report)
             if not report.ok:
                 raise ReleaseRejected(report.as_dict())
             release = Release(

@@ -9,10 +9,8 @@
 - ``deliveries_sweep`` re-enqueues deliveries left pending (broker down, worker died).
 """
 
-import csv
 import datetime
 import hashlib
-import io
 import json
 import logging
 import os
@@ -150,17 +148,20 @@ def deliveries_sweep(*, older_than=datetime.timedelta(minutes=5)):
 # --- building -------------------------------------------------------------------------------
 
 
-class _HashingWriter(io.RawIOBase):
+class _HashingStream:
+    """A write-only, forward-only file: what passes is hashed. zipfile, finding it cannot seek,
+    writes each entry's sizes and CRC after the data, so the file is hashed as it is written."""
+
     def __init__(self, target):
         self.target = target
         self.digest = hashlib.sha256()
 
-    def writable(self):
-        return True
-
     def write(self, data):
         self.digest.update(data)
         return self.target.write(data)
+
+    def flush(self):
+        self.target.flush()
 
 
 def _refusal(grant, release, today):
@@ -185,58 +186,45 @@ def _release_for(delivery):
 
 
 def _write_zip(path, delivery, grant, release):
-    """Stream the rows into ``path``; returns (data sha256, rows, manifest)."""
+    """Stream the rows into ``path``; returns (data sha256, file sha256, rows, manifest).
+
+    The zip is stored, not deflated: the data is hashed, written and checksummed in one pass at
+    the speed of the database's own CSV output (deflate would triple the build time).
+    """
     fields = list(grant.fields)
-    rows = 0
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("data.csv", "w", force_zip64=True) as raw:
-            hashing = _HashingWriter(raw)
-            # Buffer before hashing and compressing: one write per 64 KiB, not per row.
-            buffered = io.BufferedWriter(hashing, buffer_size=1 << 16)
-            text = io.TextIOWrapper(buffered, encoding="utf-8", newline="")
-            writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(fields)
-            booleans = {c["name"] for c in release.columns if c["type"] == "boolean"}
-            is_boolean = [name in booleans for name in fields]
-            for row in release_store.iter_rows(release.table_name, fields):
-                writer.writerow(_cells(row, is_boolean))
-                rows += 1
-            text.flush()
-            text.detach().flush()
-        manifest = {
-            "format": "govshare-delivery/1",
-            "delivery": delivery.pk,
-            "grant": grant.pk,
-            "grantee_department": grant.grantee_department.code,
-            "resource": {"id": grant.resource_id, "identifier": grant.resource.identifier},
-            "release": {"id": release.pk, "sequence": release.sequence, "sha256": release.sha256},
-            "period": delivery.period_key,
-            "items": fields,
-            "purpose": grant.purpose,
-            "legal_basis": grant.legal_basis,
-            "valid_until": grant.valid_until.isoformat(),
-            "row_count": rows,
-            "data_file": "data.csv",
-            "data_sha256": hashing.digest.hexdigest(),
-        }
-        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-    return hashing.digest.hexdigest(), rows, manifest
+    data_digest = hashlib.sha256()
+    with open(path, "wb") as handle:
+        stream = _HashingStream(handle)
+        with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
+            with archive.open("data.csv", "w", force_zip64=True) as entry:
 
+                def write(block):
+                    data_digest.update(block)
+                    entry.write(block)
 
-def _cells(row, is_boolean):
-    """CSV cells: empty for NULL, true/false for booleans (SQLite stores them as 0/1)."""
-    return [
-        "" if value is None else ("true" if value else "false") if boolean else value
-        for value, boolean in zip(row, is_boolean, strict=True)
-    ]
-
-
-def _file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+                rows = release_store.export_csv(release.table_name, release.columns, fields, write)
+            manifest = {
+                "format": "govshare-delivery/1",
+                "delivery": delivery.pk,
+                "grant": grant.pk,
+                "grantee_department": grant.grantee_department.code,
+                "resource": {"id": grant.resource_id, "identifier": grant.resource.identifier},
+                "release": {
+                    "id": release.pk,
+                    "sequence": release.sequence,
+                    "sha256": release.sha256,
+                },
+                "period": delivery.period_key,
+                "items": fields,
+                "purpose": grant.purpose,
+                "legal_basis": grant.legal_basis,
+                "valid_until": grant.valid_until.isoformat(),
+                "row_count": rows,
+                "data_file": "data.csv",
+                "data_sha256": data_digest.hexdigest(),
+            }
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    return data_digest.hexdigest(), stream.digest.hexdigest(), rows, manifest
 
 
 def delivery_build(delivery_id, *, today=None):
@@ -292,7 +280,7 @@ def delivery_build(delivery_id, *, today=None):
                 leftover.unlink(missing_ok=True)
             temporary = directory / f".tmp-{delivery.pk}-{uuid.uuid4().hex}.zip"
             try:
-                data_sha, rows, manifest = _write_zip(temporary, delivery, grant, release)
+                data_sha, file_sha, rows, manifest = _write_zip(temporary, delivery, grant, release)
                 name = f"{delivery.period_key}-{delivery.pk}.zip"
                 final_path = directory / name
                 os.replace(temporary, final_path)  # visible only when complete
@@ -302,7 +290,7 @@ def delivery_build(delivery_id, *, today=None):
             delivery.file.name = f"deliveries/{grant.pk}/{name}"
             delivery.manifest = manifest
             delivery.sha256 = data_sha
-            delivery.file_sha256 = _file_sha256(final_path)
+            delivery.file_sha256 = file_sha
             delivery.row_count = rows
             delivery.size_bytes = final_path.stat().st_size
             delivery.status = Delivery.Status.SUCCEEDED
