@@ -214,18 +214,26 @@ def _where(conditions):
 
 
 def find_rows(table, names, conditions, *, offset, limit):
-    """``(count, rows)`` of the rows equal to ``conditions``, in source order, one page."""
+    """``(count, rows)`` of the rows equal to ``conditions``, in source order, one page.
+
+    One query: the count rides along on each row (a window over all matches); only a page past
+    the end, which has no rows to carry it, costs a second query.
+    """
     column_list = ", ".join(_quote(name) for name in names)
     clause, params = _where(conditions)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {_quote(table)} WHERE {clause}", params)  # noqa: S608
-        count = cursor.fetchone()[0]
         cursor.execute(
-            f"SELECT {column_list} FROM {_quote(table)} WHERE {clause} "  # noqa: S608
+            f"SELECT {column_list}, count(*) OVER () FROM {_quote(table)} WHERE {clause} "  # noqa: S608
             "ORDER BY _line LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
-        return count, cursor.fetchall()
+        rows = cursor.fetchall()
+        if rows:
+            return rows[0][-1], [row[:-1] for row in rows]
+        if offset == 0:
+            return 0, []
+        cursor.execute(f"SELECT count(*) FROM {_quote(table)} WHERE {clause}", params)  # noqa: S608
+        return cursor.fetchone()[0], []
 
 
 def row_exists(table, conditions):

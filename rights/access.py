@@ -9,6 +9,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,10 +19,11 @@ from catalog import release_store
 from catalog.models import Method, Release
 from catalog.release_validation import PARSERS, CellError
 from govshare.exceptions import DomainError
-from rights.models import Delivery, Grant
+from rights.models import Delivery, Grant, GrantUsage
 from rights.permissions import holds_use_grant, is_member_of
 
 RESERVED_PARAMS = {"page", "page_size", "format"}
+_USAGE = GrantUsage._meta.db_table
 
 
 class OverLimit(DomainError):
@@ -38,15 +40,26 @@ def _seconds_to_midnight():
     return max(1, int((tomorrow - now).total_seconds()))
 
 
-def _usage_today(grant, action):
-    """(calls, records) allowed today for this grant and action, from the access log."""
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    from django.db.models import Count, Sum
+def _usage_locked(grant, action):
+    """Today's usage counter of the grant for ``action`` as ``(id, calls, records)``, created if
+    need be and locked until the transaction ends, so concurrent calls are counted one after the
+    other and a limit is never overshot. One statement: this runs on every call."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_USAGE} (grant_id, day, action, calls, records) "  # noqa: S608
+            "VALUES (%s, %s, %s, 0, 0) ON CONFLICT (grant_id, day, action) "
+            f"DO UPDATE SET calls = {_USAGE}.calls RETURNING id, calls, records",
+            [grant.pk, timezone.localdate(), action],
+        )
+        return cursor.fetchone()
 
-    usage = AccessLog.objects.filter(
-        grant=grant, action=action, outcome=AccessLog.Outcome.ALLOWED, at__gte=start
-    ).aggregate(calls=Count("id"), records=Sum("records"))
-    return usage["calls"], usage["records"] or 0
+
+def _count_use(usage_id, records):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_USAGE} SET calls = calls + 1, records = records + %s WHERE id = %s",  # noqa: S608
+            [records, usage_id],
+        )
 
 
 def _check_use(user, grant, http_request, action, target, method=None):
@@ -107,7 +120,12 @@ def delivery_open(*, user, delivery, http_request):
 
 
 def _release(grant):
-    release = Release.objects.filter(resource_id=grant.resource_id).order_by("-sequence").first()
+    release = (
+        Release.objects.filter(resource_id=grant.resource_id)
+        .only("id", "resource_id", "sequence", "table_name", "columns")
+        .order_by("-sequence")
+        .first()
+    )
     if release is None:
         raise DomainError(_("The resource has no release yet."))
     return release
@@ -153,41 +171,37 @@ def records_lookup(*, user, grant, filters, page, page_size, http_request):
         raise ValidationError({"filters": _("Filter on at least one approved item.")})
     release = _release(grant)
     where = _typed_filters(grant, release, filters, "filters")
-    limited = grant.max_calls_per_day is not None or grant.max_records_per_day is not None
-    calls, records = _usage_today(grant, "records") if limited else (0, 0)
-    if grant.max_calls_per_day is not None and calls >= grant.max_calls_per_day:
-        _over_limit(
-            http_request,
-            grant,
-            "records",
-            target,
-            _("The grant allows %(n)d calls a day.") % {"n": grant.max_calls_per_day},
-        )
-    if grant.max_records_per_day is not None:
-        left = grant.max_records_per_day - records
-        if left <= 0:
-            _over_limit(
-                http_request,
-                grant,
-                "records",
-                target,
-                _("The grant allows %(n)d records a day.") % {"n": grant.max_records_per_day},
+    over = None
+    with transaction.atomic():
+        usage_id, calls, records = _usage_locked(grant, "records")
+        if grant.max_calls_per_day is not None and calls >= grant.max_calls_per_day:
+            over = _("The grant allows %(n)d calls a day.") % {"n": grant.max_calls_per_day}
+        elif grant.max_records_per_day is not None and records >= grant.max_records_per_day:
+            over = _("The grant allows %(n)d records a day.") % {"n": grant.max_records_per_day}
+        else:
+            if grant.max_records_per_day is not None:
+                page_size = min(page_size, grant.max_records_per_day - records)
+            count, rows = release_store.find_rows(
+                release.table_name,
+                grant.fields,
+                where,
+                offset=(page - 1) * page_size,
+                limit=page_size,
             )
-        page_size = min(page_size, left)
-    count, rows = release_store.find_rows(
-        release.table_name, grant.fields, where, offset=(page - 1) * page_size, limit=page_size
-    )
-    results = [dict(zip(grant.fields, row, strict=True)) for row in rows]
-    access_log_record(
-        request=http_request,
-        action="records",
-        target=target,
-        grant=grant,
-        department=grant.grantee_department,
-        outcome=AccessLog.Outcome.ALLOWED,
-        records=len(results),
-        detail={"filters": filters, "page": page},
-    )
+            results = [dict(zip(grant.fields, row, strict=True)) for row in rows]
+            _count_use(usage_id, len(results))
+            access_log_record(
+                request=http_request,
+                action="records",
+                target=target,
+                grant=grant,
+                department=grant.grantee_department,
+                outcome=AccessLog.Outcome.ALLOWED,
+                records=len(results),
+                detail={"filters": filters, "page": page},
+            )
+    if over:
+        _over_limit(http_request, grant, "records", target, over)
     return count, results
 
 
@@ -205,8 +219,22 @@ def result_verify(*, user, grant, match, check, http_request):
     where = _typed_filters(grant, release, match, "match")
     checks = _typed_filters(grant, release, check or {}, "check")
     limit = grant.max_calls_per_day or settings.RESULT_ONLY_DAILY_LIMIT
-    calls, _records = _usage_today(grant, "verify")
-    if calls >= limit:
+    with transaction.atomic():
+        usage_id, calls, _records = _usage_locked(grant, "verify")
+        allowed = calls < limit
+        if allowed:
+            result = release_store.row_exists(release.table_name, where | checks)
+            _count_use(usage_id, 0)
+            access_log_record(
+                request=http_request,
+                action="verify",
+                target=target,
+                grant=grant,
+                department=grant.grantee_department,
+                outcome=AccessLog.Outcome.ALLOWED,
+                detail={"match": sorted(match), "check": sorted(check or {})},
+            )
+    if not allowed:
         _over_limit(
             http_request,
             grant,
@@ -214,16 +242,6 @@ def result_verify(*, user, grant, match, check, http_request):
             target,
             _("The grant allows %(n)d checks a day.") % {"n": limit},
         )
-    result = release_store.row_exists(release.table_name, where | checks)
-    access_log_record(
-        request=http_request,
-        action="verify",
-        target=target,
-        grant=grant,
-        department=grant.grantee_department,
-        outcome=AccessLog.Outcome.ALLOWED,
-        detail={"match": sorted(match), "check": sorted(check or {})},
-    )
     return result
 
 

@@ -6,7 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from govshare.admin_actions import ServiceOnlyAdminMixin, service_action
 from rights import deliveries, services
-from rights.models import Delivery, Department, Grant, Membership
+from rights.models import Delivery, Department, Grant, GrantUsage, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -165,6 +165,17 @@ class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
             for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items())
         ]
         return super().changelist_view(request, {"schedules": schedules, **(extra_context or {})})
+
+
+@admin.register(GrantUsage)
+class GrantUsageAdmin(ServiceOnlyAdminMixin, admin.ModelAdmin):
+    """What the daily volume limits count; the access log holds each call."""
+
+    list_display = ["grant", "day", "action", "calls", "records"]
+    list_filter = ["action", "day", "grant__grantee_department"]
+    search_fields = ["=grant__id"]
+    list_select_related = ["grant"]
+    date_hierarchy = "day"
 
 
 from rights import dispute_admin  # noqa: F401,E402

@@ -161,6 +161,30 @@ class GrantEvent(models.Model):
         return f"{self.action}: {self.from_status} → {self.to_status}"
 
 
+class GrantUsage(models.Model):
+    """Allowed real-time calls and result-only checks of a grant on one day, and the records they
+    returned: what the daily volume limits count. Kept in step with the access log (each allowed
+    call adds to both in one transaction); its row lock makes a limit exact under concurrent calls.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField(_("day"))
+    action = models.CharField(_("action"), max_length=32)
+    calls = models.PositiveIntegerField(_("calls"), default=0)
+    records = models.BigIntegerField(_("records returned"), default=0)
+
+    class Meta:
+        ordering = ["grant_id", "-day", "action"]
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "day", "action"], name="grant_usage_once")
+        ]
+        verbose_name = _("grant usage")
+        verbose_name_plural = _("grant usage")
+
+    def __str__(self):
+        return f"grant {self.grant_id} {self.day} {self.action}: {self.calls} calls"
+
+
 def delivery_upload_to(delivery, filename):
     return f"deliveries/{delivery.grant_id}/{filename}"
 

@@ -5,6 +5,10 @@ by department groups. A rule usually needs both: the department holds the right,
 holds the role that exercises it.
 """
 
+import functools
+
+from django.db import connection
+
 from rights.models import Department, Membership
 
 _CACHE_ATTR = "_govshare_roles"
@@ -244,13 +248,33 @@ def holds_use_grant(user, grant):
 
     The same answer as ``user.has_perm("rights.use_grant", grant)`` for the department-group
     permissions the grant services assign, in one query instead of guardian's two: this check
-    runs on every real-time and result-only call.
+    runs on every real-time and result-only call, so the query is written out rather than built
+    by the ORM each time (a test holds it to guardian's answer).
     """
+    if not (user.is_authenticated and user.is_active):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_use_grant_sql(), [grant.pk, user.pk])
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _use_grant_sql():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
     from rights.models import GrantGroupObjectPermission
 
-    return GrantGroupObjectPermission.objects.filter(
-        content_object=grant,
-        group__user=user,
-        permission__codename="use_grant",
-        permission__content_type__app_label="rights",
-    ).exists()
+    def table(model):
+        return connection.ops.quote_name(model._meta.db_table)
+
+    return (
+        f"SELECT 1 FROM {table(GrantGroupObjectPermission)} AS held "  # noqa: S608 - model tables
+        f"JOIN {table(get_user_model().groups.through)} AS member "
+        "ON member.group_id = held.group_id "
+        f"JOIN {table(Permission)} AS perm ON perm.id = held.permission_id "
+        f"JOIN {table(ContentType)} AS kind ON kind.id = perm.content_type_id "
+        "WHERE held.content_object_id = %s AND member.user_id = %s "
+        "AND perm.codename = 'use_grant' AND kind.app_label = 'rights' LIMIT 1"
+    )
