@@ -12,6 +12,7 @@ and column names are data-item names, which the model restricts to ``[a-z][a-z0-
 """
 
 import re
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -76,8 +77,8 @@ def load_release(table, columns, fileobj, report):
             if report.ok and cursor.cursor.rowcount != sent:
                 raise RuntimeError(f"COPY loaded {cursor.cursor.rowcount} rows of {sent}")
     except psycopg.DataError as exc:
-        # PostgreSQL refused a value the quick check let through (30 February, say): the
-        # savepoint is rolled back; reading the file again cell by cell names the line and column.
+        # PostgreSQL refused a value the checks let through: the savepoint is rolled back, and
+        # reading the file again cell by cell names the line and column if the parsers can.
         refused = exc.diag.message_primary or str(exc)
         report.reset()
         for _row in release_validation.parse_rows(fileobj, columns, report):
@@ -105,7 +106,9 @@ def _insert_rows(table, columns, rows):
 def _sqlite_value(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
-    return str(value)  # Decimal and date keep their exact text form
+    if isinstance(value, Decimal):
+        return format(value, "f")  # exact and plain, as PostgreSQL writes numeric: 100, not 1E+2
+    return str(value)  # a date's ISO form
 
 
 def create_indexes(table, names):
@@ -168,34 +171,42 @@ def export_csv(table, columns, names, write):
 
 
 def _export_csv_python(table, names, booleans, write):
-    import csv
-    import io
-
-    class Sink(io.RawIOBase):
-        def writable(self):
-            return True
-
-        def write(self, data):
-            write(data)
-            return len(data)
-
-    buffered = io.BufferedWriter(Sink(), buffer_size=EXPORT_BLOCK)
-    text = io.TextIOWrapper(buffered, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(names)
-    is_boolean = [name in booleans for name in names]
+    """The same CSV as PostgreSQL's ``COPY ... CSV`` writes, from Python (the quick start)."""
+    block = bytearray(_csv_line(names))
     rows = 0
+    is_boolean = [name in booleans for name in names]
     for row in iter_rows(table, names):
-        writer.writerow(
+        block += _csv_line(
             [
-                "" if value is None else ("true" if value else "false") if boolean else value
+                ("true" if value else "false") if boolean and value is not None else value
                 for value, boolean in zip(row, is_boolean, strict=True)
             ]
         )
         rows += 1
-    text.flush()
-    text.detach().flush()
+        if len(block) >= EXPORT_BLOCK:
+            write(block)
+            block.clear()
+    if block:
+        write(block)
     return rows
+
+
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')
+
+
+def _csv_line(values):
+    """One CSV line as COPY writes it: NULL empty, a value quoted when it holds a comma, a quote,
+    CR or LF (Python's csv module leaves a lone CR unquoted), decimals in plain notation."""
+    cells = []
+    for value in values:
+        if value is None:
+            cells.append("")
+            continue
+        text = format(value, "f") if isinstance(value, Decimal) else str(value)
+        if _CSV_SPECIAL.search(text):
+            text = '"' + text.replace('"', '""') + '"'
+        cells.append(text)
+    return (",".join(cells) + "\n").encode()
 
 
 def count_rows(table):

@@ -10,9 +10,9 @@ text without tabs, line breaks or backslashes) it checks the whole row with one 
 and passes the cells through as they are, instead of parsing each cell into a Python object that
 the driver would then turn back into text. A row that does not match is parsed cell by cell as
 ``parse_rows`` does: it either gets its errors reported or is written from its parsed values. What
-the quick check lets through is a subset of what the cell parsers accept, and PostgreSQL checks the
-rest (a 30 February passes the pattern): ``release_store.load_release`` reads the file again cell
-by cell when PostgreSQL refuses a value, so the report still names the line and column.
+the quick check lets through is a subset of what the cell parsers accept, so the report is the
+same as theirs. Should PostgreSQL refuse a value all the same, ``release_store.load_release``
+rolls the load back and reads the file again cell by cell, so the report names line and column.
 """
 
 import csv
@@ -289,14 +289,19 @@ def parse_rows(fileobj, items, report):
             yield line, values
 
 
-# The plain form of each type, which PostgreSQL reads exactly as the cell parsers do. Anything else
-# (spaces around a date, 1e5, a 19-digit integer, text with a tab or backslash...) takes the slow
-# path. Text excludes what COPY's text format would need escaped, and NUL.
+# The plain form of each type: every cell these match is one the cell parsers accept, and
+# PostgreSQL reads it as they do, so skipping the parsers loses no problem. Anything else (spaces
+# around a date, 1e5, a 19-digit integer, text with a tab or backslash...) takes the slow path.
+# Text excludes what COPY's text format would need escaped, and NUL.
 _PLAIN = {
     "string": r"[^\t\n\r\\\x00]",
     "integer": r" *[+-]?[0-9]{1,18} *",
     "decimal": r" *[+-]?(?:[0-9]{1,19}(?:\.[0-9]{0,19})?|\.[0-9]{1,19}) *",
-    "date": r"(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    # Every date this matches exists (29 February goes to the slow path for its leap year).
+    "date": (
+        r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+        r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    ),
     "boolean": r"(?i:true|false|yes|no|[10tfyn])",
 }
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
