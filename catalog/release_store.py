@@ -144,7 +144,8 @@ def export_csv(table, columns, names, write):
     dates as ISO. The rows come in source order without a sort: a release table is written once,
     in line order, by a single COPY and never changed, so a plain sequential scan returns that
     order. The scan is kept plain: no synchronized scan joining one already under way, no
-    parallel workers. Elsewhere Python's csv module writes the rows read ``ORDER BY _line``.
+    parallel workers. Elsewhere ``_csv_line`` writes the same CSV from the rows read
+    ``ORDER BY _line``.
     """
     booleans = {c["name"] for c in columns if c["type"] == "boolean"}
     if connection.vendor != "postgresql":
