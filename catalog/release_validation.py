@@ -361,11 +361,3 @@ def copy_text(fileobj, items, report):
             chunk.clear()
     if chunk and not report.errors:
         yield "".join(chunk).encode()
-
-
-def validate(fileobj, items, *, max_errors):
-    """Check the whole file without keeping it; return the Report (hash, size, rows, errors)."""
-    report = Report(max_errors=max_errors)
-    for _row in parse_rows(fileobj, items, report):
-        pass
-    return report
