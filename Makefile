@@ -3,18 +3,29 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+UV := $(VENV)/bin/uv
+# Hashed pins compiled from pyproject.toml's ranges by `make lock`: runtime only (production) and
+# runtime + the test extra (this venv).
+LOCK_BASE := requirements/base.txt
+LOCK_TEST := requirements/test.txt
+LOCK_FLAGS := --quiet --generate-hashes --python-version 3.11 --python-platform linux \
+	--custom-compile-command "make lock"
+LOCK_ARGS ?=
 # Development and test runs only; production sets DEBUG=false with SECRET_KEY and ALLOWED_HOSTS.
 DEV_ENV := DEBUG=true
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench venv clean
+.PHONY: demo test lint format bench venv lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install --quiet -e ".[test]"
+# Exactly the locked versions, each checked against its hash; then the project itself, editable,
+# without resolving anything (its dependencies are all in the lock).
+$(VENV)/.installed-test: $(LOCK_TEST) pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet --require-hashes -r $(LOCK_TEST)
+	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed-test
@@ -39,6 +50,14 @@ bench: $(VENV)/.installed-test
 	$(DEV_ENV) $(PY) bench/catalog_bench.py
 	$(DEV_ENV) $(PY) bench/ledger_bench.py
 	$(DEV_ENV) $(PY) bench/sharing_bench.py
+
+# Recompile both locks after editing the dependencies in pyproject.toml, then commit them. Pins
+# still inside the ranges are kept; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest
+# release the ranges allow (`LOCK_ARGS="--upgrade-package django"` just one).
+lock: | $(VENV)/bin/python
+	$(PIP) install --quiet uv
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) $(LOCK_ARGS) -o $(LOCK_BASE)
+	$(UV) pip compile pyproject.toml --extra test $(LOCK_FLAGS) $(LOCK_ARGS) -o $(LOCK_TEST)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
