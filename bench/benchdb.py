@@ -28,3 +28,41 @@ def ensure_database(url, fail):
             "start it or set BENCH_DATABASE_URL=postgresql://user@host:port/dbname.",
             2,
         )
+
+
+# --- Bulk loads that bypass the ORM ---
+#
+# A model field's ``default=`` lives in Python: Django fills it in when it saves, PostgreSQL knows
+# nothing of it. A COPY or INSERT that leaves such a NOT NULL column out fails on the database, so
+# the generators write every column (``copy_fields``) or check their list first (``check_columns``).
+
+
+def copy_fields(model):
+    """The concrete fields of ``model`` a bulk load writes: all but an auto-incrementing primary
+    key (the sequence fills it). Values come from an unsaved instance, defaults included."""
+    from django.db import models
+
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and isinstance(field, models.AutoField))
+    ]
+
+
+def check_columns(model, columns, fail):
+    """``fail`` unless ``columns`` (database column names) cover every column of ``model`` that
+    PostgreSQL would leave NULL and refuse: NOT NULL, no ``db_default``, not an auto primary key."""
+    from django.db import models
+
+    given = set(columns)
+    missing = [
+        field.column
+        for field in copy_fields(model)
+        if not field.null and field.db_default is models.NOT_PROVIDED and field.column not in given
+    ]
+    if missing:
+        fail(
+            f"the bench load of {model._meta.db_table} leaves out the NOT NULL column(s) "
+            f"{', '.join(missing)} (added to {model.__name__} since): write them in the generator",
+            2,
+        )

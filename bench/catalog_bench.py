@@ -308,12 +308,15 @@ def generate(count, start, office, departments):
     # Unequal department sizes, as in real life: weight 1/rank.
     weights = [1 / (rank + 1) for rank in range(len(departments))]
     now = datetime.now(UTC)
-    resource_fields = list(Resource._meta.concrete_fields)
-    resource_columns = ", ".join(f'"{f.column}"' for f in resource_fields)
-    item_columns = ["resource_id", "name", "type", "description", "sensitivity", "required"]
-    item_columns.append("position")
+    # Every column, from unsaved instances: model defaults fill the columns the generator leaves
+    # alone (such as DataItem.lookup_key), which PostgreSQL would otherwise find NULL.
+    resource_fields = list(Resource._meta.concrete_fields)  # the id too: taken from the sequence
+    item_fields = benchdb.copy_fields(DataItem)
+    quote = connection.ops.quote_name
+    resource_columns = ", ".join(quote(f.column) for f in resource_fields)
+    item_columns = ", ".join(quote(f.column) for f in item_fields)
     copy_resources = f"COPY {Resource._meta.db_table} ({resource_columns}) FROM STDIN"
-    copy_items = f"COPY {DataItem._meta.db_table} ({', '.join(item_columns)}) FROM STDIN"
+    copy_items = f"COPY {DataItem._meta.db_table} ({item_columns}) FROM STDIN"
     started = time.perf_counter()
     done = 0
     with transaction.atomic(), connection.cursor() as cursor:
@@ -338,17 +341,8 @@ def generate(count, start, office, departments):
             with raw.copy(copy_items) as copy:
                 for resource, items in batch:
                     for position, item in enumerate(items):
-                        copy.write_row(
-                            [
-                                resource.id,
-                                item["name"],
-                                item["type"],
-                                item["description"],
-                                item["sensitivity"],
-                                item["required"],
-                                position,
-                            ]
-                        )
+                        data_item = DataItem(resource_id=resource.id, position=position, **item)
+                        copy.write_row([getattr(data_item, f.attname) for f in item_fields])
             done += size
             elapsed = time.perf_counter() - started
             print(f"  {done:,}/{count:,} resources inserted ({elapsed:.0f} s)", flush=True)
@@ -452,8 +446,10 @@ def explain(label, queryset, full=False):
     """EXPLAIN ANALYZE the page query and the count query of a filtered catalog queryset."""
     from django.db import connection
 
+    from catalog.models import Resource
     from catalog.views import PAGE_SIZE
 
+    table = f" on {Resource._meta.db_table}"
     used = False
     page_sql, page_params = queryset[:PAGE_SIZE].query.sql_with_params()
     count_sql, count_params = queryset.order_by().values("pk").query.sql_with_params()
@@ -469,11 +465,7 @@ def explain(label, queryset, full=False):
             plan = [row[0] for row in cursor.fetchall()]
         used = used or any(SEARCH_INDEX in line for line in plan)
         summary = [plan[0].strip()]
-        summary += [
-            line.strip()
-            for line in plan[1:]
-            if " on catalog_resource" in line or SEARCH_INDEX in line
-        ]
+        summary += [line.strip() for line in plan[1:] if table in line or SEARCH_INDEX in line]
         summary += [line.strip() for line in plan if line.startswith("Execution Time")]
         print(f"  {name}:")
         for line in plan if full else dict.fromkeys(summary):
@@ -528,7 +520,7 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
-    from catalog.models import Resource
+    from catalog.models import DataItem, Resource
 
     if connection.vendor != "postgresql":
         fail(f"expected PostgreSQL, got {connection.vendor}", 2)
@@ -540,12 +532,11 @@ def main():
         print(f"generating {missing:,} resources (catalog holds {existing:,}) ...", flush=True)
         generate(missing, existing, office, departments)
     total = Resource.objects.count()
+    item_total = DataItem.objects.count()
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         pg_version = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM catalog_dataitem")
-        item_total = cursor.fetchone()[0]
         cursor.execute("SHOW work_mem")
         work_mem = cursor.fetchone()[0]
         cursor.execute("SHOW shared_buffers")

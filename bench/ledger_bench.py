@@ -198,7 +198,9 @@ def fill(target):
     from audit.models import LedgerEntry, LedgerNode, LedgerState
 
     def columns(model, names):
-        return ", ".join(connection.ops.quote_name(model._meta.get_field(n).column) for n in names)
+        found = [model._meta.get_field(n).column for n in names]
+        benchdb.check_columns(model, found, fail)  # a NOT NULL column added since: stop here
+        return ", ".join(connection.ops.quote_name(column) for column in found)
 
     entry_columns = columns(
         LedgerEntry,

@@ -673,6 +673,7 @@ def log_busy_day(grant, user, calls):
         "remote_addr",
         "outcome",
     ]
+    benchdb.check_columns(AccessLog, [column[n] for n in names], fail)
     columns = ", ".join(connection.ops.quote_name(column[n]) for n in names)
     with connection.cursor() as cursor:
         cursor.execute(
