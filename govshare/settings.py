@@ -189,7 +189,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # The exchange tables; kombu's default is "control" in the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
+    # kombu creates none of them but the last (and that one without parents): a worker started
+    # by hand on a fresh clone would stop with FileNotFoundError.
+    for _option in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        Path(CELERY_BROKER_TRANSPORT_OPTIONS[_option]).mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Tasks are acknowledged late, so a task whose worker died goes back to the queue once it
     # has been unacknowledged this many seconds (workers look for such tasks when they start

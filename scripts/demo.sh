@@ -3,7 +3,8 @@
 # three exiting) stops all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var/celery/queue var/celery/processed var/media
+# The settings create the broker folders under var/celery/.
+mkdir -p var/media
 
 stop_all() {
   trap - EXIT INT TERM
