@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from access_requests import services
-from access_requests.models import Holiday, Request, RequestItem, RequestStep, ReviewPolicy
-from govshare.admin_actions import ReasonForm, ServiceOnlyAdminMixin, service_action
+from access_requests.models import Request, RequestItem, RequestStep
+from core.admin_actions import ReasonForm, ServiceOnlyAdminMixin, service_action
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -148,21 +148,3 @@ class RequestAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     @admin.display(boolean=True, description=_("overdue"))
     def is_overdue(self, obj):
         return obj.overdue_since is not None
-
-
-@admin.register(Holiday)
-class HolidayAdmin(SimpleHistoryAdmin):
-    list_display = ["date", "name"]
-    date_hierarchy = "date"
-    search_fields = ["name"]
-
-
-@admin.register(ReviewPolicy)
-class ReviewPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "owner_review_days", "office_review_days", "max_validity_days"]
-
-    def has_add_permission(self, request):
-        return not ReviewPolicy.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False

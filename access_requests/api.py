@@ -12,12 +12,11 @@ from access_requests import selectors, services
 from access_requests.models import Request, RequestStep
 from access_requests.serializers import (
     ApproveSerializer,
-    ReasonSerializer,
     RequestDetailSerializer,
     RequestSerializer,
     RequestWriteSerializer,
-    RequiredReasonSerializer,
 )
+from core.serializers import ReasonSerializer, RequiredReasonSerializer
 
 
 def _transition(serializer_class, description):

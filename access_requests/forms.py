@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from access_requests.models import Frequency, LegalBasisKind
 from access_requests.services import REQUEST_FIELDS
 from catalog.models import Method
-from rights.models import Department
+from departments.models import Department
 
 DATE_INPUT = {"type": "date"}
 
@@ -121,20 +121,6 @@ class RequestForm(forms.Form):
             for item in self.data_items
             if self.cleaned_data.get(f"item_{item.name}")
         ]
-
-
-class ReasonForm(forms.Form):
-    """The reason that goes with a workflow step; the service decides whether it is required."""
-
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
-    )
-
-    def __init__(self, *args, required=True, label=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reason"].required = required
-        if label:
-            self.fields["reason"].label = label
 
 
 class ApproveForm(forms.Form):

@@ -2,10 +2,11 @@
 
 from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 
 from access_requests.models import Request
-from rights.models import Membership
-from rights.permissions import (
+from departments.models import Membership
+from departments.permissions import (
     department_ids,
     department_ids_with_role,
     is_office_member,
@@ -75,3 +76,18 @@ def review_queue(user):
 
 def timeline(request):
     return request.steps.select_related("actor", "department").order_by("at", "id")
+
+
+STEP_LABELS = {
+    "create": gettext_lazy("Created"),
+    "edit": gettext_lazy("Changed"),
+    "submit": gettext_lazy("Submitted"),
+    "route_to_owner": gettext_lazy("Sent to the owner for review"),
+    "route_to_office": gettext_lazy("Sent for decision"),
+    "endorse": gettext_lazy("Endorsed by the owner"),
+    "return": gettext_lazy("Returned for changes"),
+    "reject": gettext_lazy("Rejected"),
+    "approve": gettext_lazy("Approved"),
+    "withdraw": gettext_lazy("Withdrawn"),
+    "appeal": gettext_lazy("Appealed"),
+}

@@ -9,8 +9,8 @@ from rest_framework import serializers
 from access_requests.models import Frequency, LegalBasisKind, Request, RequestItem, RequestStep
 from catalog.models import Method, Resource
 from catalog.selectors import resources_visible_to
-from rights.models import Department, Membership
-from rights.permissions import department_ids_with_role
+from departments.models import Department, Membership
+from departments.permissions import department_ids_with_role
 
 # --- presenting -----------------------------------------------------------------------------
 
@@ -235,16 +235,6 @@ class RequestWriteSerializer(serializers.Serializer):
             data[f"legal_basis_{key}"] = value
         kwargs["data"] = data
         return kwargs
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
-
-
-class RequiredReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        allow_blank=True, help_text=gettext_lazy("Recorded on the timeline.")
-    )
 
 
 class ApproveSerializer(serializers.Serializer):

@@ -14,22 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from access_requests.deadlines import add_working_days
-from access_requests.models import (
-    Frequency,
-    LegalBasisKind,
-    Request,
-    RequestItem,
-    RequestStep,
-    ReviewPolicy,
-)
-from audit.ledger import ledger_append, text_sha256
+from access_requests.models import Frequency, LegalBasisKind, Request, RequestItem, RequestStep
 from catalog.models import Method, Resource, SharingType
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
+from core.hooks import run_hook_once
+from departments.models import Department, Membership
+from departments.permissions import can_decide, can_review_as_owner, is_requester_for
+from ledger.services import ledger_append, text_sha256
 from notifications.services import notify
-from rights import services as rights_services
-from rights.models import Department, Membership
-from rights.permissions import can_decide, can_review_as_owner, is_requester_for
+from workdays.deadlines import add_working_days
+from workdays.models import ReviewPolicy
 
 S = Request.State
 # action: (states it may start from, state it leads to)
@@ -506,7 +500,9 @@ def request_approve(
     for item in request.items.all():
         item.approved = item.name in approved
         item.save(update_fields=["approved"])
-    grant = rights_services.grant_create(
+    # The usage right itself is the rights app's (rights.services.grant_create).
+    grant = run_hook_once(
+        "request_approved",
         request=request,
         approved_by=actor,
         fields=[name for name in requested if name in approved],

@@ -14,13 +14,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from access_requests import selectors, services
-from access_requests.forms import ApproveForm, ReasonForm, RequestForm
+from access_requests.forms import ApproveForm, RequestForm
 from access_requests.models import Request
 from catalog.selectors import resource_for_user
-from govshare.exceptions import DomainError
-from govshare.forms import add_service_errors, error_message
-from rights.models import Department, Membership
-from rights.permissions import (
+from core.exceptions import DomainError
+from core.forms import ReasonForm, add_service_errors, error_message
+from departments.models import Department, Membership
+from departments.permissions import (
     can_decide,
     can_review_as_owner,
     department_ids_with_role,
@@ -31,19 +31,6 @@ from rights.permissions import (
 PAGE_SIZE = 25
 S = Request.State
 
-STEP_LABELS = {
-    "create": gettext_lazy("Created"),
-    "edit": gettext_lazy("Changed"),
-    "submit": gettext_lazy("Submitted"),
-    "route_to_owner": gettext_lazy("Sent to the owner for review"),
-    "route_to_office": gettext_lazy("Sent for decision"),
-    "endorse": gettext_lazy("Endorsed by the owner"),
-    "return": gettext_lazy("Returned for changes"),
-    "reject": gettext_lazy("Rejected"),
-    "approve": gettext_lazy("Approved"),
-    "withdraw": gettext_lazy("Withdrawn"),
-    "appeal": gettext_lazy("Appealed"),
-}
 # action: (service function, message once done)
 STEPS = {
     "submit": (services.request_submit, gettext_lazy("The request is submitted for review.")),
@@ -182,7 +169,7 @@ def request_detail(request, pk):
     access_request = selectors.request_for_user(request.user, pk)
     steps = list(selectors.timeline(access_request))
     for step in steps:
-        step.label = STEP_LABELS.get(step.action, step.action)
+        step.label = selectors.STEP_LABELS.get(step.action, step.action)
     items = list(access_request.items.all())
     actions = _available_actions(request.user, access_request)
     return render(

@@ -1,8 +1,9 @@
 from django.contrib import admin
 
-from audit.models import AccessLog, LedgerCheckpoint, LedgerEntry
-from govshare.admin_actions import ServiceOnlyAdminMixin
-from rights.permissions import is_auditor
+from audit.models import AccessLog
+from core.admin_actions import ServiceOnlyAdminMixin
+from departments.permissions import is_auditor
+from ledger.models import LedgerCheckpoint, LedgerEntry
 
 
 class AuditorOnlyMixin(ServiceOnlyAdminMixin):

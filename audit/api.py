@@ -13,9 +13,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import keys, ledger
-from audit.models import LedgerEntry
-from rights.permissions import can_read_ledger_entry
+from departments.permissions import can_read_ledger_entry
+from ledger import keys
+from ledger import services as ledger
+from ledger.models import LedgerEntry
 
 
 def _b64(data):

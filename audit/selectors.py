@@ -2,8 +2,9 @@
 
 from django.db.models import Q
 
-from audit.models import AccessLog, LedgerEntry
-from rights.permissions import department_codes, is_auditor, is_office_member
+from audit.models import AccessLog
+from departments.permissions import department_codes, is_auditor, is_office_member
+from ledger.models import LedgerEntry
 
 
 def ledger_entries_visible_to(user):

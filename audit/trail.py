@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from audit.selectors import entries_for
 from catalog.models import Release
-from rights.permissions import can_read_ledger_entry
+from departments.permissions import can_read_ledger_entry
 
 
 @dataclass

@@ -9,11 +9,12 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from access_requests.selectors import request_for_user
-from audit import ledger, selectors, trail
+from audit import selectors, trail
 from audit.api import receipt_response
-from audit.models import LedgerEntry
 from catalog.selectors import resource_for_user
-from rights.permissions import can_read_access_log, can_read_ledger_entry, is_office_member
+from departments.permissions import can_read_access_log, can_read_ledger_entry, is_office_member
+from ledger import services as ledger
+from ledger.models import LedgerEntry
 from rights.selectors import grant_for_user
 
 TRAILS = {

@@ -3,7 +3,7 @@ from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.models import DataItem, Release, Resource
-from govshare.admin_actions import ServiceOnlyAdminMixin
+from core.admin_actions import ServiceOnlyAdminMixin
 
 
 class DataItemInline(admin.TabularInline):
@@ -89,6 +89,3 @@ class ReleaseAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         "created_at",
     ]
     fields = readonly_fields
-
-
-from catalog import governance_admin  # noqa: F401,E402

@@ -8,8 +8,8 @@ from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Release, Resource
-from rights.models import Membership
-from rights.permissions import department_ids_with_role
+from departments.models import Membership
+from departments.permissions import department_ids_with_role
 
 # Words without underscores: "record_id" searches for "record" and "id" (both are indexed).
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)

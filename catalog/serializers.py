@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from catalog.models import DataItem, Method, Release, Resource, SharingType
-from rights.models import Department
+from departments.models import Department
 
 
 class DataItemSerializer(serializers.Serializer):

@@ -12,13 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
-from audit.ledger import ledger_append, text_sha256
 from catalog import release_store
 from catalog.models import DataItem, Method, Release, Resource, SharingType
 from catalog.release_validation import Report
-from govshare.exceptions import DomainError, IllegalTransition, PayloadTooLarge
-from rights.models import Department
-from rights.permissions import can_manage_resource, is_steward_of
+from core.exceptions import DomainError, IllegalTransition, PayloadTooLarge
+from core.hooks import run_hooks
+from departments.models import Department
+from departments.permissions import can_manage_resource, is_steward_of
+from ledger.services import ledger_append, text_sha256
 
 RESOURCE_FIELDS = (
     "identifier",
@@ -370,9 +371,8 @@ def release_ingest(*, actor, resource, upload):
             stored_name = release.file.name
             release._history_user = actor
             release.save()
-            from rights.deliveries import deliveries_for_release
-
-            deliveries_for_release(release=release)
+            # Upload-method grants get the new release (sharing.deliveries_for_release).
+            run_hooks("release_accepted", release=release)
             ledger_append(
                 event="release.accepted",
                 actor=actor,

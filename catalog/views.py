@@ -17,9 +17,9 @@ from catalog.forms import (
     items_from_formset,
 )
 from catalog.models import Resource
-from govshare.exceptions import DomainError
-from govshare.forms import add_service_errors, error_message
-from rights.permissions import can_manage_resource, steward_departments
+from core.exceptions import DomainError
+from core.forms import add_service_errors, error_message
+from departments.permissions import can_manage_resource, steward_departments
 
 PAGE_SIZE = 25
 

@@ -13,12 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from access_requests.deadlines import add_working_days
-from audit.ledger import ledger_append, text_sha256
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
+from departments.models import Department, Membership
+from departments.permissions import can_attest_end_of_use
+from ledger.services import ledger_append, text_sha256
 from notifications.services import notify
-from rights.models import Attestation, Department, Grant, Membership
-from rights.permissions import can_attest_end_of_use
+from rights.models import Attestation, Grant
+from workdays.deadlines import add_working_days
 
 DUE_WORKING_DAYS = 10
 ENDED = [Grant.Status.REVOKED, Grant.Status.EXPIRED]

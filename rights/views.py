@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,15 +11,20 @@ from django.views.decorators.http import require_POST
 
 from access_requests import selectors as request_selectors
 from access_requests import services as request_services
-from access_requests.forms import ReasonForm
 from access_requests.models import Frequency, LegalBasisKind
-from access_requests.views import STEP_LABELS
+from access_requests.selectors import STEP_LABELS
 from catalog.models import Method
-from govshare.exceptions import DomainError
-from govshare.forms import error_message
-from rights import access, selectors, services
-from rights.models import Delivery
-from rights.permissions import can_manage_grant, is_member_of, is_requester_for
+from core.exceptions import DomainError
+from core.forms import ReasonForm, add_service_errors, error_message
+from departments.permissions import (
+    can_attest_end_of_use,
+    can_manage_grant,
+    is_member_of,
+    is_requester_for,
+)
+from rights import attestations, selectors, services
+from rights.forms import AttestationForm
+from rights.models import Attestation
 
 PAGE_SIZE = 25
 
@@ -118,32 +123,42 @@ def grant_renew(request, pk):
     return redirect("access_requests:request_edit", pk=draft.pk)
 
 
-def delivery_download(request, pk):
-    """The delivered file, for the grantee's members while the grant is active (logged)."""
-    delivery = (
-        Delivery.objects.filter(
-            pk=pk, grant__in=selectors.grants_visible_to(request.user).values("pk")
-        )
-        .select_related("grant")
-        .first()
+def attestation_list(request):
+    page = Paginator(selectors.department_attestations(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    if delivery is None:
-        existing = Delivery.objects.filter(pk=pk).select_related("grant").first()
-        access.log_not_visible(
-            http_request=request,
-            action="download",
-            target=f"delivery {pk}",
-            grant=existing.grant if existing else None,
-        )
-        raise Http404
-    try:
-        handle = access.delivery_open(user=request.user, delivery=delivery, http_request=request)
-    except DomainError as exc:
-        messages.error(request, error_message(exc))
-        return redirect("grants:grant_detail", pk=delivery.grant_id)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"govshare-delivery-{delivery.pk}.zip",
-        content_type="application/zip",
+    return render(request, "rights/attestation_list.html", {"page": page})
+
+
+def _render_detail(request, attestation, form, status=200):
+    may_attest = attestation.state == Attestation.State.PENDING and can_attest_end_of_use(
+        request.user, attestation
     )
+    return render(
+        request,
+        "rights/attestation_detail.html",
+        {"attestation": attestation, "form": form if may_attest else None},
+        status=status,
+    )
+
+
+def attestation_detail(request, pk):
+    attestation = selectors.attestation_for_user(request.user, pk)
+    return _render_detail(request, attestation, AttestationForm())
+
+
+@require_POST
+def attestation_attest(request, pk):
+    attestation = selectors.attestation_for_user(request.user, pk)
+    form = AttestationForm(request.POST)
+    if form.is_valid():
+        try:
+            attestations.attestation_submit(
+                actor=request.user, attestation=attestation, **form.cleaned_data
+            )
+        except (ValidationError, DomainError) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The end of use is attested."))
+            return redirect("attestations:attestation_detail", pk=attestation.pk)
+    return _render_detail(request, attestation, form, status=400)

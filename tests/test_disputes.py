@@ -16,13 +16,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access_requests import services as rs
-from access_requests.deadlines import add_working_days
-from audit.models import LedgerEntry
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
+from departments.models import Membership
+from governance.models import Dispute, DisputeDecision
+from governance.services import disputes
+from ledger.models import LedgerEntry
 from notifications.models import Notification
-from rights import disputes
-from rights.models import Dispute, DisputeDecision, Grant, GrantEvent, Membership
+from rights.models import Grant, GrantEvent
 from tests.conftest import REQUEST_ITEMS, make_user, request_data
+from workdays.deadlines import add_working_days
 
 DISPUTES = "/api/v1/disputes/"
 S = Dispute.State
@@ -653,10 +655,10 @@ def test_office_decides_from_the_admin_queue(dispute, requester, reviewer, clien
     reviewer.is_staff = reviewer.is_superuser = True
     reviewer.save()
     client.force_login(reviewer)
-    changelist = client.get("/admin/rights/dispute/")
+    changelist = client.get("/admin/governance/dispute/")
     assert changelist.status_code == 200
     response = client.post(
-        "/admin/rights/dispute/",
+        "/admin/governance/dispute/",
         {
             "action": "decide",
             "_selected_action": [dispute.pk],

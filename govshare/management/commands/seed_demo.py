@@ -13,13 +13,16 @@ from django.utils import timezone
 
 from access_requests import services as request_services
 from access_requests.models import Request
-from audit.ledger import ledger_checkpoint_sign
 from catalog import services as catalog_services
 from catalog.models import Resource
-from rights import services as rights_services
-from rights.deliveries import deliveries_dispatch, delivery_build
-from rights.models import Department, Dispute, Membership
-from rights.permissions import forget_roles
+from departments import services as department_services
+from departments.models import Department, Membership
+from departments.permissions import forget_roles
+from governance.models import Dispute
+from governance.services import demands as demand_services
+from governance.services import freshness as freshness_services
+from ledger.services import ledger_checkpoint_sign
+from sharing.deliveries import deliveries_dispatch, delivery_build
 
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, printed by the command
 
@@ -104,7 +107,7 @@ class Command(BaseCommand):
         departments = {}
         for code, name, kind in DEPARTMENTS:
             department = Department.objects.filter(code=code).first()
-            departments[code] = department or rights_services.department_create(
+            departments[code] = department or department_services.department_create(
                 code=code, name=name, kind=kind
             )
         User = get_user_model()
@@ -118,7 +121,7 @@ class Command(BaseCommand):
             user.save()
             if staff:
                 user.user_permissions.add(*view_perms)
-            rights_services.membership_grant(user=user, department=departments[code], role=role)
+            department_services.membership_grant(user=user, department=departments[code], role=role)
             forget_roles(user)
             users[username] = user
         admin, _ = User.objects.get_or_create(username="admin")
@@ -312,8 +315,8 @@ class Command(BaseCommand):
 
     def _governance(self, users, departments):
         """One acknowledged quality report and one routed demand that a second department joined."""
-        from catalog import governance_services as governance
-        from catalog.models import Demand, QualityReport
+        from governance.models import Demand, QualityReport
+        from governance.services import quality as governance
 
         if not QualityReport.objects.exists():
             report = governance.quality_report_file(
@@ -329,7 +332,7 @@ class Command(BaseCommand):
                 actor=users["health_steward"], report=report, reason="Checking with the clinics."
             )
         if not Demand.objects.exists():
-            demand = governance.demand_file(
+            demand = demand_services.demand_file(
                 actor=users["civil_clerk"],
                 department=departments["CIVIL"],
                 data={
@@ -341,23 +344,23 @@ class Command(BaseCommand):
                 },
                 items=["mother resident_id", "birth date", "hospital code"],
             )
-            governance.demand_join(
+            demand_services.demand_join(
                 actor=users["police_clerk"],
                 demand=demand,
                 department=departments["POLICE"],
                 purpose="Issue identity numbers to newborns.",
             )
-            governance.demand_route(
+            demand_services.demand_route(
                 actor=users["office"],
                 demand=demand,
                 department=departments["HEALTH"],
                 reason="Hospitals report births to the health bureau.",
             )
-        governance.resources_flag_stale()
+        freshness_services.resources_flag_stale()
 
     def _dispute_and_attestation(self, users, departments):
         """One dispute escalated to the office, and one ended grant awaiting its attestation."""
-        from rights import disputes
+        from governance.services import disputes
         from rights import services as rights_services_
         from rights.attestations import attestations_open_due
         from rights.models import Grant
