@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -82,6 +83,9 @@ class Request(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.requesting_department.code} → {self.resource.identifier}"
+
+    def get_absolute_url(self):
+        return reverse("access_requests:request_detail", args=[self.pk])
 
     @property
     def legal_basis(self):

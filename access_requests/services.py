@@ -20,10 +20,12 @@ from core.exceptions import IllegalTransition
 from core.hooks import run_hook_once
 from departments.models import Department, Membership
 from departments.permissions import can_decide, can_review_as_owner, is_requester_for
-from ledger.services import ledger_append, text_sha256
+from departments.selectors import members_with_roles, office_reviewers
+from ledger.services import text_sha256
 from notifications.services import notify
 from workdays.deadlines import add_working_days
 from workdays.models import ReviewPolicy
+from workflow.engine import Workflow, overdue_mark, require_reason
 
 S = Request.State
 # action: (states it may start from, state it leads to)
@@ -191,7 +193,7 @@ def request_create(*, actor, department, resource, data, items, document=None):
     request._history_user = actor
     request.save()
     _set_items(request, items)
-    _step(request, "create", S.DRAFT, S.DRAFT, actor, department, "")
+    REQUESTS.step(request, "create", S.DRAFT, S.DRAFT, actor=actor, department=department)
     return request
 
 
@@ -215,7 +217,14 @@ def request_update(*, actor, request, data, items=None, document=None):
     request._history_user = actor
     request.save()
     _set_items(request, items)
-    _step(request, "edit", request.state, request.state, actor, request.requesting_department, "")
+    REQUESTS.step(
+        request,
+        "edit",
+        request.state,
+        request.state,
+        actor=actor,
+        department=request.requesting_department,
+    )
     return request
 
 
@@ -223,50 +232,23 @@ def request_update(*, actor, request, data, items=None, document=None):
 
 
 def _locked(request):
-    return (
-        Request.objects.select_for_update()
-        .select_related(
+    return REQUESTS.lock(
+        request.pk,
+        related=(
             "resource__owner_department",
             "resource__management_right_holder",
             "requesting_department",
-        )
-        .get(pk=request.pk)
+        ),
     )
-
-
-def _step(request, action, from_state, to_state, actor, department, reason):
-    return RequestStep.objects.create(
-        request=request,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        department=department,
-        reason=reason,
-    )
-
-
-def _check_state(request, action):
-    if request.state not in TRANSITIONS[action][0]:
-        raise IllegalTransition(
-            _("A request that is %(state)s cannot be %(action)s.")
-            % {"state": request.get_state_display().lower(), "action": ACTION_PAST[action]}
-        )
 
 
 def _move(request, action, actor, department, reason="", due_days=None):
-    _check_state(request, action)
-    to = TRANSITIONS[action][1]
-    from_state = request.state
-    request.state = to
+    """One step through the engine; a review stage starts its deadline in working days."""
     request.due_date = (
         add_working_days(timezone.localdate(), due_days) if due_days is not None else None
     )
     request.overdue_since = None
-    request._history_user = actor
-    request._change_reason = f"{action}: {reason}"[:100] if reason else action
-    request.save()
-    return _step(request, action, from_state, to, actor, department, reason)
+    return REQUESTS.move(request, action, actor=actor, department=department, reason=reason)
 
 
 def _record(request, first_step, last_step=None, *, grant=None, detail=None):
@@ -274,7 +256,8 @@ def _record(request, first_step, last_step=None, *, grant=None, detail=None):
     its last timeline step. Reasons go in as hashes: the ledger holds no free text."""
     last_step = last_step or first_step
     resource = request.resource
-    entry = ledger_append(
+    return REQUESTS.record(
+        last_step,
         event=f"request.{first_step.action}",
         actor=first_step.actor,
         departments=[
@@ -291,8 +274,6 @@ def _record(request, first_step, last_step=None, *, grant=None, detail=None):
         hashes={"reason_sha256": text_sha256(first_step.reason)} if first_step.reason else None,
         detail={"from": first_step.from_state, "to": last_step.to_state, **(detail or {})},
     )
-    RequestStep.objects.filter(pk=last_step.pk).update(ledger_index=entry.index)
-    return entry
 
 
 ACTION_PAST = {
@@ -306,48 +287,24 @@ ACTION_PAST = {
     "withdraw": gettext_lazy("withdrawn"),
     "appeal": gettext_lazy("appealed"),
 }
-
-
-def _require_reason(reason, what):
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("Give the reason for %(what)s.") % {"what": what}})
-    return reason.strip()
-
-
-def _users(department_id, roles):
-    from django.contrib.auth import get_user_model
-
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department_id=department_id, memberships__role__in=roles, is_active=True
-        )
-        .distinct()
-    )
-
-
-def _office_reviewers():
-    from django.contrib.auth import get_user_model
-
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department__kind=Department.Kind.OFFICE,
-            memberships__role=Membership.Role.REVIEWER,
-            is_active=True,
-        )
-        .distinct()
-    )
+REQUESTS = Workflow(
+    model=Request,
+    transitions=TRANSITIONS,
+    noun=gettext_lazy("request"),
+    past=ACTION_PAST,
+    step_model=RequestStep,
+    step_link="request",
+)
 
 
 def _deciders(request):
     if request.appealed:
-        return _office_reviewers()
+        return office_reviewers()
     holder = request.resource.management_right_holder
     roles = [Membership.Role.REVIEWER]
     if holder.kind != Department.Kind.OFFICE:
         roles.append(Membership.Role.STEWARD)
-    return _users(holder.pk, roles)
+    return members_with_roles([holder.pk], roles)
 
 
 def _tell(users, request, subject, body=""):
@@ -355,12 +312,12 @@ def _tell(users, request, subject, body=""):
         recipients=users,
         subject=subject % {"id": request.pk, "res": request.resource.title},
         body=body or subject % {"id": request.pk, "res": request.resource.title},
-        url=f"/requests/{request.pk}/",
+        url=request.get_absolute_url(),
     )
 
 
 def _requesters(request):
-    return _users(request.requesting_department_id, [Membership.Role.REQUESTER])
+    return members_with_roles([request.requesting_department_id], [Membership.Role.REQUESTER])
 
 
 @transaction.atomic
@@ -371,7 +328,7 @@ def request_submit(*, actor, request):
     """
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
-    _check_state(request, "submit")
+    REQUESTS.check(request, "submit")
     _check_resource(request.resource, request.requesting_department)
     items = [{"name": i.name, "reason": i.reason} for i in request.items.all()]
     data = {field: getattr(request, field) for field in REQUEST_FIELDS}
@@ -385,7 +342,7 @@ def request_submit(*, actor, request):
         routed = _move(request, "route_to_owner", None, None, due_days=policy.owner_review_days)
         owner = request.resource.owner_department_id
         _tell(
-            _users(owner, [Membership.Role.STEWARD]),
+            members_with_roles([owner], [Membership.Role.STEWARD]),
             request,
             _("Request #%(id)d for %(res)s awaits the owner's opinion"),
         )
@@ -447,7 +404,7 @@ def _reviewer_of_current_stage(actor, request):
 @transaction.atomic
 def request_return(*, actor, request, reason):
     """Owner or management review → returned to the requester for changes (reason required)."""
-    reason = _require_reason(reason, _("returning the request"))
+    reason = require_reason(reason, _("returning the request"))
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
     _record(request, _move(request, "return", actor, department, reason))
@@ -458,7 +415,7 @@ def request_return(*, actor, request, reason):
 @transaction.atomic
 def request_reject(*, actor, request, reason):
     """Owner or management review → rejected (reason required). The requester may appeal once."""
-    reason = _require_reason(reason, _("rejecting the request"))
+    reason = require_reason(reason, _("rejecting the request"))
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
     _record(request, _move(request, "reject", actor, department, reason))
@@ -482,7 +439,7 @@ def request_approve(
                 "from their own department."
             )
         )
-    _check_state(request, "approve")
+    REQUESTS.check(request, "approve")
     department = _reviewer_of_current_stage(actor, request)
     requested = [item.name for item in request.items.all()]
     approved = requested if fields is None else list(dict.fromkeys(fields))
@@ -535,7 +492,7 @@ def request_withdraw(*, actor, request, reason=""):
 @transaction.atomic
 def request_appeal(*, actor, request, reason):
     """Rejected → management review by the office, once per request (reason required)."""
-    reason = _require_reason(reason, _("the appeal"))
+    reason = require_reason(reason, _("the appeal"))
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
     if request.state == S.REJECTED and request.appealed:
@@ -551,7 +508,7 @@ def request_appeal(*, actor, request, reason):
         due_days=policy.office_review_days,
     )
     _record(request, step)
-    _tell(_office_reviewers(), request, _("Appeal on request #%(id)d for %(res)s"), reason)
+    _tell(office_reviewers(), request, _("Appeal on request #%(id)d for %(res)s"), reason)
     return request
 
 
@@ -593,27 +550,23 @@ def requests_mark_overdue(*, today=None):
     late = Request.objects.filter(
         state__in=[S.OWNER_REVIEW, S.OFFICE_REVIEW], due_date__lt=today, overdue_since__isnull=True
     ).select_related("resource")
-    flagged = 0
-    for request in late:
-        with transaction.atomic():
-            updated = Request.objects.filter(
-                pk=request.pk, state=request.state, overdue_since__isnull=True
-            ).update(overdue_since=timezone.now())
-            if not updated:
-                continue
-            notify(
-                recipients=_office_reviewers(),
-                subject=_("Request #%(id)d is overdue (%(state)s, due %(due)s)")
-                % {"id": request.pk, "state": request.get_state_display(), "due": request.due_date},
-                body=_("The %(state)s of request #%(id)d for %(res)s was due on %(due)s.")
-                % {
-                    "state": request.get_state_display().lower(),
-                    "id": request.pk,
-                    "res": request.resource.title,
-                    "due": request.due_date,
-                },
-                url=f"/requests/{request.pk}/",
-                key=f"request:{request.pk}:overdue:{request.state}:{request.due_date}",
-            )
-            flagged += 1
-    return flagged
+    return overdue_mark(
+        late,
+        same=("state",),
+        recipients=lambda request: office_reviewers(),
+        subject=lambda request: (
+            _("Request #%(id)d is overdue (%(state)s, due %(due)s)")
+            % {"id": request.pk, "state": request.get_state_display(), "due": request.due_date}
+        ),
+        body=lambda request: (
+            _("The %(state)s of request #%(id)d for %(res)s was due on %(due)s.")
+            % {
+                "state": request.get_state_display().lower(),
+                "id": request.pk,
+                "res": request.resource.title,
+                "due": request.due_date,
+            }
+        ),
+        url=lambda request: request.get_absolute_url(),
+        key=lambda request: f"request:{request.pk}:overdue:{request.state}:{request.due_date}",
+    )

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
@@ -109,6 +110,9 @@ class Resource(models.Model):
 
     def __str__(self):
         return f"{self.identifier} — {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("catalog:resource_detail", args=[self.pk])
 
     METHOD_FIELDS = {
         Method.PERIODIC_COPY: "allows_periodic_copy",

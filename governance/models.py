@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -91,6 +92,9 @@ class Dispute(models.Model):
             f"Dispute #{self.pk} {self.raised_by_department.code} / "
             f"{self.respondent_department.code} ({self.subject_kind})"
         )
+
+    def get_absolute_url(self):
+        return reverse("disputes:dispute_detail", args=[self.pk])
 
     @property
     def party_ids(self):
@@ -254,6 +258,9 @@ class QualityReport(models.Model):
     def __str__(self):
         return f"Quality report #{self.pk} {self.resource.identifier}"
 
+    def get_absolute_url(self):
+        return reverse("governance:quality_detail", args=[self.pk])
+
     @property
     def is_open(self):
         return self.state != self.State.CLOSED
@@ -364,6 +371,9 @@ class Demand(models.Model):
 
     def __str__(self):
         return f"Demand #{self.pk} {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("governance:demand_detail", args=[self.pk])
 
 
 class DemandSupporter(models.Model):

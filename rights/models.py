@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
@@ -65,6 +66,9 @@ class Grant(models.Model):
 
     def __str__(self):
         return f"Grant #{self.pk} {self.grantee_department.code} ← {self.resource.identifier}"
+
+    def get_absolute_url(self):
+        return reverse("grants:grant_detail", args=[self.pk])
 
 
 class GrantUserObjectPermission(UserObjectPermissionBase):
@@ -168,3 +172,6 @@ class Attestation(models.Model):
 
     def __str__(self):
         return f"Attestation #{self.pk} for grant {self.grant_id}"
+
+    def get_absolute_url(self):
+        return reverse("attestations:attestation_detail", args=[self.pk])
