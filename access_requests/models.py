@@ -81,14 +81,14 @@ class Request(models.Model):
         verbose_name = _("request")
         verbose_name_plural = _("requests")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.pk} {self.requesting_department.code} → {self.resource.identifier}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("access_requests:request_detail", args=[self.pk])
 
     @property
-    def legal_basis(self):
+    def legal_basis(self) -> dict[str, str]:
         return {
             "kind": self.legal_basis_kind,
             "citation": self.legal_basis_citation,
@@ -114,7 +114,7 @@ class RequestItem(models.Model):
         verbose_name = _("requested item")
         verbose_name_plural = _("requested items")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 

@@ -6,21 +6,34 @@ commit. A refused transition raises ``IllegalTransition`` (API 409) and changes 
 """
 
 import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from access_requests.models import Frequency, LegalBasisKind, Request, RequestItem, RequestStep
-from catalog.models import Method, Resource, SharingType
+from access_requests.models import Request, RequestItem, RequestStep
+from access_requests.validation import (
+    REQUEST_FIELDS,
+    Item,
+    _check_document,
+    _check_request,
+    _check_resource,
+    _requester_department,
+    _value,
+)
+from catalog.models import Resource, SharingType
 from core.exceptions import IllegalTransition
 from core.hooks import run_hook_once
 from departments.models import Department, Membership
-from departments.permissions import can_decide, can_review_as_owner, is_requester_for
+from departments.permissions import can_decide, can_review_as_owner
 from departments.selectors import members_with_roles, office_reviewers
+from ledger.models import LedgerEntry
 from ledger.services import text_sha256
 from notifications.services import notify
 from workdays.deadlines import add_working_days
@@ -41,133 +54,9 @@ TRANSITIONS = {
     "appeal": ({S.REJECTED}, S.OFFICE_REVIEW),
 }
 EDITABLE = {S.DRAFT, S.RETURNED}
-REASON_MAX = RequestItem._meta.get_field("reason").max_length
-REQUEST_FIELDS = (
-    "purpose",
-    "legal_basis_kind",
-    "legal_basis_citation",
-    "legal_basis_article",
-    "legal_basis_text",
-    "method",
-    "frequency",
-    "valid_from",
-    "valid_until",
-)
 
 
-# --- validation -----------------------------------------------------------------------------
-
-
-def _check_resource(resource, department):
-    if resource.status != Resource.Status.PUBLISHED:
-        raise ValidationError(
-            {
-                "resource": _("Only a published resource can be requested; this one is %(s)s.")
-                % {"s": resource.get_status_display().lower()}
-            }
-        )
-    if resource.sharing_type == SharingType.NOT_SHAREABLE:
-        raise ValidationError(
-            {
-                "resource": _("%(title)s is not shareable: %(reason)s (%(law)s).")
-                % {
-                    "title": resource.title,
-                    "reason": resource.not_shareable_reason,
-                    "law": resource.not_shareable_law,
-                }
-            }
-        )
-    if resource.owner_department_id == department.pk:
-        raise ValidationError(
-            {"resource": _("Your department owns this resource; it needs no request.")}
-        )
-
-
-def _check_request(resource, data, items, *, submitting=False):
-    errors = {}
-    if not (data.get("purpose") or "").strip():
-        errors["purpose"] = _("State the purpose the data will be used for.")
-    if data.get("legal_basis_kind") not in LegalBasisKind.values:
-        errors["legal_basis_kind"] = _("Choose the kind of legal basis.")
-    if not (data.get("legal_basis_citation") or "").strip():
-        errors["legal_basis_citation"] = _("Cite the legal basis (the law or order and its name).")
-    method = data.get("method")
-    if method not in resource.methods:
-        allowed = ", ".join(str(Method(m).label) for m in resource.methods) or "—"
-        errors["method"] = _("%(title)s does not allow this method; allowed: %(allowed)s.") % {
-            "title": resource.title,
-            "allowed": allowed,
-        }
-    frequency = data.get("frequency") or ""
-    if method == Method.PERIODIC_COPY and frequency not in Frequency.values:
-        errors["frequency"] = _("A periodic copy needs a frequency (daily, weekly or monthly).")
-    elif method != Method.PERIODIC_COPY and frequency:
-        errors["frequency"] = _("Only a periodic copy has a frequency.")
-    start, end = data.get("valid_from"), data.get("valid_until")
-    if not isinstance(start, datetime.date) or not isinstance(end, datetime.date):
-        errors["valid_until"] = _("Give the start and end dates of the period.")
-    elif end < start:
-        errors["valid_until"] = _("The period ends before it starts.")
-    else:
-        longest = ReviewPolicy.current().max_validity_days
-        if (end - start).days + 1 > longest:
-            errors["valid_until"] = _("The period may last at most %(n)d days.") % {"n": longest}
-        today = timezone.localdate()
-        if submitting and end < today:
-            errors["valid_until"] = _("The period has already ended; change the dates.")
-        elif not submitting and start < today - datetime.timedelta(days=1):
-            # Only when the dates are written: a draft kept a few days may still be submitted.
-            errors["valid_from"] = _("The period cannot start in the past.")
-    known = set(resource.data_items.values_list("name", flat=True))
-    item_errors = []
-    seen = set()
-    if not items:
-        item_errors.append(_("Request at least one data item."))
-    for item in items:
-        name = item.get("name", "")
-        if name not in known:
-            item_errors.append(
-                _("%(title)s has no data item %(name)s.")
-                % {"title": resource.title, "name": name or "''"}
-            )
-        elif name in seen:
-            item_errors.append(_("%(name)s is requested twice.") % {"name": name})
-        elif not (item.get("reason") or "").strip():
-            item_errors.append(
-                _("Say why %(name)s is needed (minimal necessary).") % {"name": name}
-            )
-        seen.add(name)
-    if item_errors:
-        errors["fields"] = item_errors
-    if errors:
-        raise ValidationError(errors)
-
-
-def _check_document(document):
-    if document and document.size > settings.REQUEST_DOCUMENT_MAX_BYTES:
-        raise ValidationError(
-            {
-                "supporting_document": _("The document is larger than %(n)d MB.")
-                % {"n": settings.REQUEST_DOCUMENT_MAX_BYTES // (1024 * 1024)}
-            }
-        )
-
-
-def _requester_department(actor, department):
-    if not is_requester_for(actor, department.pk):
-        raise PermissionDenied(
-            _("Only a requester of %(dept)s can file its requests.") % {"dept": department.code}
-        )
-
-
-def _value(data, field):
-    value = data.get(field)
-    if value is None and field not in ("valid_from", "valid_until"):
-        return ""
-    return value.strip() if isinstance(value, str) else value
-
-
-def _set_items(request, items):
+def _set_items(request: Request, items: Iterable[Item]) -> None:
     request.items.all().delete()
     RequestItem.objects.bulk_create(
         [RequestItem(request=request, name=i["name"], reason=i["reason"].strip()) for i in items]
@@ -178,7 +67,15 @@ def _set_items(request, items):
 
 
 @transaction.atomic
-def request_create(*, actor, department, resource, data, items, document=None):
+def request_create(
+    *,
+    actor: Any,
+    department: Department,
+    resource: Resource,
+    data: Mapping[str, Any],
+    items: Sequence[Item],
+    document: File | None = None,
+) -> Request:
     """A draft request by a requester of ``department``; validated in full, nothing sent yet."""
     _requester_department(actor, department)
     _check_resource(resource, department)
@@ -190,7 +87,7 @@ def request_create(*, actor, department, resource, data, items, document=None):
     if document:
         request.supporting_document = document
     request.full_clean()
-    request._history_user = actor
+    request._history_user = actor  # type: ignore[attr-defined]  # read by django-simple-history
     request.save()
     _set_items(request, items)
     REQUESTS.step(request, "create", S.DRAFT, S.DRAFT, actor=actor, department=department)
@@ -198,7 +95,14 @@ def request_create(*, actor, department, resource, data, items, document=None):
 
 
 @transaction.atomic
-def request_update(*, actor, request, data, items=None, document=None):
+def request_update(
+    *,
+    actor: Any,
+    request: Request,
+    data: Mapping[str, Any],
+    items: Sequence[Item] | None = None,
+    document: File | None = None,
+) -> Request:
     """Change a draft or returned request (only by a requester of the filing department)."""
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
@@ -214,7 +118,7 @@ def request_update(*, actor, request, data, items=None, document=None):
     if document:
         request.supporting_document = document
     request.full_clean()
-    request._history_user = actor
+    request._history_user = actor  # type: ignore[attr-defined]  # read by django-simple-history
     request.save()
     _set_items(request, items)
     REQUESTS.step(
@@ -231,7 +135,7 @@ def request_update(*, actor, request, data, items=None, document=None):
 # --- transitions ----------------------------------------------------------------------------
 
 
-def _locked(request):
+def _locked(request: Request) -> Request:
     return REQUESTS.lock(
         request.pk,
         related=(
@@ -242,7 +146,14 @@ def _locked(request):
     )
 
 
-def _move(request, action, actor, department, reason="", due_days=None):
+def _move(
+    request: Request,
+    action: str,
+    actor: Any,
+    department: Department | None,
+    reason: str = "",
+    due_days: int | None = None,
+) -> RequestStep:
     """One step through the engine; a review stage starts its deadline in working days."""
     request.due_date = (
         add_working_days(timezone.localdate(), due_days) if due_days is not None else None
@@ -251,7 +162,14 @@ def _move(request, action, actor, department, reason="", due_days=None):
     return REQUESTS.move(request, action, actor=actor, department=department, reason=reason)
 
 
-def _record(request, first_step, last_step=None, *, grant=None, detail=None):
+def _record(
+    request: Request,
+    first_step: RequestStep,
+    last_step: RequestStep | None = None,
+    *,
+    grant: Model | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> LedgerEntry:
     """The ledger entry of one transition (one entry even when it took two steps), linked from
     its last timeline step. Reasons go in as hashes: the ledger holds no free text."""
     last_step = last_step or first_step
@@ -297,7 +215,7 @@ REQUESTS = Workflow(
 )
 
 
-def _deciders(request):
+def _deciders(request: Request) -> QuerySet[Any]:
     if request.appealed:
         return office_reviewers()
     holder = request.resource.management_right_holder
@@ -307,7 +225,7 @@ def _deciders(request):
     return members_with_roles([holder.pk], roles)
 
 
-def _tell(users, request, subject, body=""):
+def _tell(users: Iterable[Any], request: Request, subject: str, body: str = "") -> None:
     notify(
         recipients=users,
         subject=subject % {"id": request.pk, "res": request.resource.title},
@@ -316,12 +234,12 @@ def _tell(users, request, subject, body=""):
     )
 
 
-def _requesters(request):
+def _requesters(request: Request) -> QuerySet[Any]:
     return members_with_roles([request.requesting_department_id], [Membership.Role.REQUESTER])
 
 
 @transaction.atomic
-def request_submit(*, actor, request):
+def request_submit(*, actor: Any, request: Request) -> Request:
     """Draft/returned → submitted → owner review (conditional) or management review.
 
     The request is validated again: the catalog entry may have changed since the draft.
@@ -351,7 +269,7 @@ def request_submit(*, actor, request):
 
 
 @transaction.atomic
-def request_endorse(*, actor, request, reason=""):
+def request_endorse(*, actor: Any, request: Request, reason: str = "") -> Request:
     """Owner review → management review: the owner's steward supports the request."""
     request = _locked(request)
     if not can_review_as_owner(actor, request):
@@ -370,7 +288,7 @@ def request_endorse(*, actor, request, reason=""):
     return request
 
 
-def _reviewer_of_current_stage(actor, request):
+def _reviewer_of_current_stage(actor: Any, request: Request) -> Department | None:
     """The department the actor reviews for at this stage, or PermissionDenied."""
     if request.state == S.OWNER_REVIEW:
         if not can_review_as_owner(actor, request):
@@ -402,7 +320,7 @@ def _reviewer_of_current_stage(actor, request):
 
 
 @transaction.atomic
-def request_return(*, actor, request, reason):
+def request_return(*, actor: Any, request: Request, reason: str) -> Request:
     """Owner or management review → returned to the requester for changes (reason required)."""
     reason = require_reason(reason, _("returning the request"))
     request = _locked(request)
@@ -413,7 +331,7 @@ def request_return(*, actor, request, reason):
 
 
 @transaction.atomic
-def request_reject(*, actor, request, reason):
+def request_reject(*, actor: Any, request: Request, reason: str) -> Request:
     """Owner or management review → rejected (reason required). The requester may appeal once."""
     reason = require_reason(reason, _("rejecting the request"))
     request = _locked(request)
@@ -425,8 +343,14 @@ def request_reject(*, actor, request, reason):
 
 @transaction.atomic
 def request_approve(
-    *, actor, request, reason="", fields=None, max_records_per_day=None, max_calls_per_day=None
-):
+    *,
+    actor: Any,
+    request: Request,
+    reason: str = "",
+    fields: Iterable[str] | None = None,
+    max_records_per_day: int | None = None,
+    max_calls_per_day: int | None = None,
+) -> Request:
     """Management review → approved, creating the grant.
 
     ``fields`` may narrow the requested items (partial approval); the request keeps both sets.
@@ -479,7 +403,7 @@ def request_approve(
 
 
 @transaction.atomic
-def request_withdraw(*, actor, request, reason=""):
+def request_withdraw(*, actor: Any, request: Request, reason: str = "") -> Request:
     """Any state before a decision → withdrawn, by a requester of the filing department."""
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
@@ -490,7 +414,7 @@ def request_withdraw(*, actor, request, reason=""):
 
 
 @transaction.atomic
-def request_appeal(*, actor, request, reason):
+def request_appeal(*, actor: Any, request: Request, reason: str) -> Request:
     """Rejected → management review by the office, once per request (reason required)."""
     reason = require_reason(reason, _("the appeal"))
     request = _locked(request)
@@ -513,10 +437,11 @@ def request_appeal(*, actor, request, reason):
 
 
 @transaction.atomic
-def request_renew(*, actor, grant):
+def request_renew(*, actor: Any, grant: Any) -> Request:
     """A new draft request prefilled from a grant (same items, purpose, basis, method).
 
-    A revoked grant is not renewed: revocation ends the right for cause.
+    A revoked grant is not renewed: revocation ends the right for cause. ``grant`` is a
+    ``rights.models.Grant``, typed ``Any``: the rights app is above this one and is not imported.
     """
     if grant.status == grant.Status.REVOKED:
         raise IllegalTransition(_("A revoked grant cannot be renewed; file a new request."))
@@ -544,7 +469,7 @@ def request_renew(*, actor, grant):
     )
 
 
-def requests_mark_overdue(*, today=None):
+def requests_mark_overdue(*, today: datetime.date | None = None) -> int:
     """Flag reviews past their due date and tell the office once per request."""
     today = today or timezone.localdate()
     late = Request.objects.filter(

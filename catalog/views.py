@@ -64,6 +64,8 @@ def resource_detail(request, pk):
             "releases": selectors.releases_of(resource),
             "related": resource.related_resources.filter(status=Resource.Status.PUBLISHED),
             "can_manage": can_manage_resource(request.user, resource),
+            # The steps the transition table allows from the status ("publish", "retire").
+            "actions": services.RESOURCES.allowed_actions(resource),
             "retire_form": RetireForm(),
         },
     )

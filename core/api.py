@@ -1,5 +1,7 @@
 """REST framework glue shared by every app: pagination and the JSON error format."""
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -18,7 +20,7 @@ class StandardPagination(PageNumberPagination):
     max_page_size = 200
 
 
-def validation_error_body(exc):
+def validation_error_body(exc: DjangoValidationError) -> dict[str, Any]:
     """``{"detail": ..., "errors": {field: [messages]}}`` for a Django ValidationError."""
     if hasattr(exc, "error_dict"):
         errors = {
@@ -29,18 +31,20 @@ def validation_error_body(exc):
     return {"detail": " ".join(exc.messages)}
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus the domain exceptions services raise.
 
     Every error body is JSON with a ``detail`` message; validation errors keep their per-field
     messages.
     """
+    response: Response | None
     if isinstance(exc, DomainError):
         body = {"detail": str(exc.message)}
         body.update(getattr(exc, "extra", {}) or {})
         response = Response(body, status=exc.status_code)
-        if getattr(exc, "retry_after", None):
-            response["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
         return response
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)

@@ -1,5 +1,6 @@
 """Domain exceptions raised by services; the web shows them as messages, the API maps them."""
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,7 +8,7 @@ class DomainError(Exception):
     status_code = 400
     default_message = _("The request could not be carried out.")
 
-    def __init__(self, message=None):
+    def __init__(self, message: str | Promise | None = None) -> None:
         self.message = message or self.default_message
         super().__init__(str(self.message))
 

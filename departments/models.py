@@ -36,7 +36,7 @@ class Department(models.Model):
         verbose_name = _("department")
         verbose_name_plural = _("departments")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code} — {self.name}"
 
 
@@ -65,5 +65,5 @@ class Membership(models.Model):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} — {self.department.code}"

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -6,12 +8,12 @@ from django.utils.translation import gettext as _
 from departments.models import Department, Membership
 
 
-def _group_name(code):
+def _group_name(code: str) -> str:
     return f"department:{code}"
 
 
 @transaction.atomic
-def department_create(*, code, name, kind=Department.Kind.ORDINARY):
+def department_create(*, code: str, name: str, kind: str = Department.Kind.ORDINARY) -> Department:
     """Create a department with its own auth group; refuses a code already in use."""
     department = Department(code=code, name=name, kind=kind)
     department.group = Group(name=_group_name(code))
@@ -26,7 +28,9 @@ def department_create(*, code, name, kind=Department.Kind.ORDINARY):
 
 
 @transaction.atomic
-def department_update(*, department, name, kind, is_active):
+def department_update(
+    *, department: Department, name: str, kind: str, is_active: bool
+) -> Department:
     department = Department.objects.select_for_update().get(pk=department.pk)
     department.name = name
     department.kind = kind
@@ -37,7 +41,7 @@ def department_update(*, department, name, kind, is_active):
 
 
 @transaction.atomic
-def membership_grant(*, user, department, role):
+def membership_grant(*, user: Any, department: Department, role: str) -> Membership:
     """Give ``user`` a role in ``department`` (idempotent) and put them in its group."""
     membership, _created = Membership.objects.get_or_create(
         user=user, department=department, role=role
@@ -47,7 +51,7 @@ def membership_grant(*, user, department, role):
 
 
 @transaction.atomic
-def membership_revoke(*, membership):
+def membership_revoke(*, membership: Membership) -> None:
     """Remove one role; the user leaves the department's group with their last role there."""
     user, department = membership.user, membership.department
     membership.delete()

@@ -20,10 +20,10 @@ from governance.models import (
     QualityReportStep,
     ResourceFreshness,
 )
+from governance.services import decisions
 from governance.services import demands as demand_services
-from governance.services import disputes
 
-STEP_FIELDS = ["at", "action", "from_state", "to_state", "actor", "department", "reason"]
+STEP_FIELDS = ("at", "action", "from_state", "to_state", "actor", "department", "reason")
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -61,7 +61,7 @@ class DemandStepInline(_ReadOnlyInline):
 
 class DemandSupporterInline(_ReadOnlyInline):
     model = DemandSupporter
-    fields = readonly_fields = ["department", "joined_by", "purpose", "joined_at"]
+    fields = readonly_fields = ("department", "joined_by", "purpose", "joined_at")
 
 
 def _overdue_first():
@@ -167,7 +167,7 @@ class DisputeStepInline(admin.TabularInline):
     model = DisputeStep
     extra = 0
     can_delete = False
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "at",
         "level",
         "action",
@@ -175,10 +175,10 @@ class DisputeStepInline(admin.TabularInline):
         "to_state",
         "actor",
         "department",
-        "text",
+        "reason",
         "evidence_sha256",
         "ledger_index",
-    ]
+    )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -188,7 +188,7 @@ class DisputeDecisionInline(admin.StackedInline):
     model = DisputeDecision
     extra = 0
     can_delete = False
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "level",
         "outcome",
         "reasons",
@@ -199,7 +199,7 @@ class DisputeDecisionInline(admin.StackedInline):
         "authority_reference",
         "decided_by",
         "decided_at",
-    ]
+    )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -290,7 +290,7 @@ class DisputeAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         service_action(
             name="decide",
             label=_("Decide (management office)"),
-            call=lambda user, obj, data: disputes.dispute_decide(
+            call=lambda user, obj, data: decisions.dispute_decide(
                 actor=user, dispute=obj, **_decision_data(obj, data)
             ),
             form_class=DecisionActionForm,
@@ -298,7 +298,7 @@ class DisputeAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         service_action(
             name="record_final",
             label=_("Record the supervising authority's final decision"),
-            call=lambda user, obj, data: disputes.dispute_record_final(
+            call=lambda user, obj, data: decisions.dispute_record_final(
                 actor=user, dispute=obj, **_decision_data(obj, data)
             ),
             form_class=FinalDecisionActionForm,

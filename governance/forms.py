@@ -9,7 +9,8 @@ from catalog.models import Release, Resource
 from core.forms import TEXTAREA
 from departments.models import Department
 from governance.models import DisputeDecision, QualityReport
-from governance.services.disputes import EVIDENCE_EXTENSIONS, GRANT_ORDERS, SETTLE_ORDERS
+from governance.services.decisions import ALL_ORDERS, GRANT_ORDERS, SETTLE_ORDERS
+from governance.services.disputes import EVIDENCE_EXTENSIONS
 
 _NUMBER = re.compile(r"\d+")
 
@@ -245,7 +246,7 @@ class _DecisionForm(forms.Form):
         required=False,
         help_text=_("Needed for a data correction: which data, and how."),
     )
-    orders = set(Order.values)
+    orders = ALL_ORDERS
     responsible_required = True
 
     def __init__(self, *args, dispute, **kwargs):

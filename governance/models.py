@@ -52,8 +52,14 @@ class Dispute(models.Model):
         blank=True,
         related_name="disputes",
     )
-    # catalog.QualityReport is referred to by id only: rights must not depend on catalog models.
-    quality_report_id = models.PositiveBigIntegerField(_("quality report"), null=True, blank=True)
+    quality_report = models.ForeignKey(
+        "QualityReport",  # defined further down in this module
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disputes",
+        verbose_name=_("quality report"),
+    )
     resource = models.ForeignKey(
         "catalog.Resource", on_delete=models.PROTECT, related_name="disputes"
     )
@@ -97,42 +103,31 @@ class Dispute(models.Model):
         return reverse("disputes:dispute_detail", args=[self.pk])
 
     @property
-    def party_ids(self):
+    def party_ids(self) -> set[int]:
         return {self.raised_by_department_id, self.respondent_department_id}
 
 
-class DisputeStep(models.Model):
+class DisputeStep(TimelineStep):
     """One step of a dispute's timeline: raised, statement, escalation, decision, ...
 
-    ``text`` is the statement or reason in full; the ledger holds only its SHA-256.
+    ``reason`` is the statement or reason in full; the ledger holds only its SHA-256.
     """
 
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("action"), max_length=32)
     from_state = models.CharField(_("from"), max_length=16, choices=Dispute.State)
     to_state = models.CharField(_("to"), max_length=16, choices=Dispute.State)
     level = models.PositiveSmallIntegerField(_("level"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    text = models.TextField(_("statement or reason"), blank=True)
+    # The inherited reason, under the name a party sees: a statement is a step's reason too.
+    reason = models.TextField(_("statement or reason"), blank=True)
     evidence = models.FileField(
         _("evidence"), upload_to=dispute_evidence_upload_to, max_length=300, blank=True
     )
     evidence_sha256 = models.CharField(_("evidence SHA-256"), max_length=64, blank=True)
-    at = models.DateTimeField(_("when"), auto_now_add=True)
-    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
 
     class Meta:
         ordering = ["dispute_id", "at", "id"]
         verbose_name = _("dispute step")
         verbose_name_plural = _("dispute steps")
-
-    def __str__(self):
-        return f"{self.action}: {self.from_state} → {self.to_state}"
 
 
 class DisputeDecision(models.Model):
@@ -260,10 +255,6 @@ class QualityReport(models.Model):
 
     def get_absolute_url(self):
         return reverse("governance:quality_detail", args=[self.pk])
-
-    @property
-    def is_open(self):
-        return self.state != self.State.CLOSED
 
 
 class QualityReportStep(TimelineStep):

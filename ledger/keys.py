@@ -11,7 +11,7 @@ from ledger import signing
 
 
 @functools.cache
-def _load(path, origin, debug):
+def _load(path: str, origin: str, debug: bool) -> signing.Signer:
     file = Path(path)
     if not file.exists():
         if not debug:
@@ -24,7 +24,7 @@ def _load(path, origin, debug):
         raise ImproperlyConfigured(f"LEDGER_SIGNING_KEY_FILE {path!r}: {exc}") from exc
 
 
-def write_new_key(file, origin):
+def write_new_key(file: Path, origin: str) -> signing.Signer:
     signer = signing.generate_signer(origin)
     file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -33,9 +33,9 @@ def write_new_key(file, origin):
     return signer
 
 
-def signer():
+def signer() -> signing.Signer:
     return _load(settings.LEDGER_SIGNING_KEY_FILE, settings.LEDGER_ORIGIN, settings.DEBUG)
 
 
-def verifier_key():
+def verifier_key() -> str:
     return signer().verifier_key()

@@ -10,6 +10,10 @@ The verification functions take only hashes and are shared with the standalone v
 """
 
 import hashlib
+from collections.abc import Callable, Sequence
+
+# ``node(level, index)``: the hash of one aligned complete subtree.
+NodeLookup = Callable[[int, int], bytes]
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -23,7 +27,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
-def _split(n):
+def _split(n: int) -> int:
     """The largest power of two smaller than n (n > 1)."""
     k = 1
     while k << 1 < n:
@@ -31,7 +35,7 @@ def _split(n):
     return k
 
 
-def range_hash(node, start, end):
+def range_hash(node: NodeLookup, start: int, end: int) -> bytes:
     """MTH(D[start:end]) for a range that starts on a boundary of its left split (RFC 9162 2.1.1).
 
     Every range the RFC algorithms recurse into has this form; aligned powers of two are read
@@ -44,18 +48,18 @@ def range_hash(node, start, end):
     return node_hash(range_hash(node, start, start + k), range_hash(node, start + k, end))
 
 
-def root(node, tree_size):
+def root(node: NodeLookup, tree_size: int) -> bytes:
     if tree_size == 0:
         return EMPTY_ROOT
     return range_hash(node, 0, tree_size)
 
 
-def inclusion_proof(node, index, tree_size):
+def inclusion_proof(node: NodeLookup, index: int, tree_size: int) -> list[bytes]:
     """PATH(m, D[n]) of RFC 9162 2.1.3.1, leaf-side first."""
     if not 0 <= index < tree_size:
         raise ValueError("index outside the tree")
 
-    def path(m, start, end):
+    def path(m: int, start: int, end: int) -> list[bytes]:
         n = end - start
         if n == 1:
             return []
@@ -67,14 +71,14 @@ def inclusion_proof(node, index, tree_size):
     return path(index, 0, tree_size)
 
 
-def consistency_proof(node, first, second):
+def consistency_proof(node: NodeLookup, first: int, second: int) -> list[bytes]:
     """PROOF(m, D[n]) of RFC 9162 2.1.4.1."""
     if not 0 < first <= second:
         raise ValueError("need 0 < first <= second")
     if first == second:
         return []
 
-    def subproof(m, start, end, complete):
+    def subproof(m: int, start: int, end: int, complete: bool) -> list[bytes]:
         n = end - start
         if m == n:
             return [] if complete else [range_hash(node, start, end)]
@@ -86,7 +90,9 @@ def consistency_proof(node, first, second):
     return subproof(first, 0, second, True)
 
 
-def verify_inclusion(leaf, index, tree_size, proof, expected_root):
+def verify_inclusion(
+    leaf: bytes, index: int, tree_size: int, proof: Sequence[bytes], expected_root: bytes
+) -> bool:
     """RFC 9162 2.1.3.2."""
     if not 0 <= index < tree_size:
         return False  # Python ints do not wrap like the RFC's unsigned ones
@@ -109,7 +115,9 @@ def verify_inclusion(leaf, index, tree_size, proof, expected_root):
     return sn == 0 and r == expected_root
 
 
-def verify_consistency(first, second, proof, first_root, second_root):
+def verify_consistency(
+    first: int, second: int, proof: Sequence[bytes], first_root: bytes, second_root: bytes
+) -> bool:
     """RFC 9162 2.1.4.2."""
     if first < 0 or second < 0:
         return False
@@ -149,21 +157,22 @@ class CompactRange:
     Holds O(log n) hashes, so verification streams over a million entries in constant memory.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.size = 0
-        self._stack = []  # (level, hash) of complete subtrees, left to right
+        # (level, hash) of complete subtrees, left to right
+        self._stack: list[tuple[int, bytes]] = []
 
-    def append(self, leaf):
+    def append(self, leaf: bytes) -> list[tuple[int, bytes]]:
         """Add the next leaf; returns the right edge: ``[(level, hash)]``, largest first."""
         self.append_completing(leaf)
         return list(self._stack)
 
-    def append_completing(self, leaf):
+    def append_completing(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add the next leaf; returns the inner nodes it completes as ``[(level, index, hash)]``
         (the nodes ``new_nodes`` stores, without the leaf itself)."""
         level, current = 0, leaf
         size, position = self.size, self.size
-        completed = []
+        completed: list[tuple[int, int, bytes]] = []
         while size & 1:
             _lvl, left = self._stack.pop()
             current = node_hash(left, current)
@@ -175,7 +184,7 @@ class CompactRange:
         self.size += 1
         return completed
 
-    def root(self):
+    def root(self) -> bytes:
         if not self._stack:
             return EMPTY_ROOT
         current = self._stack[-1][1]
@@ -184,7 +193,7 @@ class CompactRange:
         return current
 
 
-def new_nodes(index, leaf, node):
+def new_nodes(index: int, leaf: bytes, node: NodeLookup) -> list[tuple[int, int, bytes]]:
     """The stored nodes created by appending leaf ``index``: (0, index) and every subtree it
     completes, as ``[(level, index, hash), ...]``."""
     created = [(0, index, leaf)]

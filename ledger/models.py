@@ -10,7 +10,7 @@ class LedgerState(models.Model):
     class Meta:
         verbose_name = _("ledger state")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"ledger of {self.size} entries"
 
 
@@ -32,11 +32,11 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.index} {self.entry_type} {self.subject}"
 
     @property
-    def entry_bytes(self):
+    def entry_bytes(self) -> bytes:
         return bytes(self.entry)
 
 
@@ -52,7 +52,7 @@ class LedgerNode(models.Model):
             models.UniqueConstraint(fields=["level", "index"], name="ledger_node_unique")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"node {self.level}/{self.index}"
 
 
@@ -70,5 +70,5 @@ class LedgerCheckpoint(models.Model):
         verbose_name = _("checkpoint")
         verbose_name_plural = _("checkpoints")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"checkpoint {self.tree_size}"

@@ -7,6 +7,8 @@ gapless and ordered like the commits.
 
 import datetime
 import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar, TypeVarTuple
 
 import rfc8785
 from django.conf import settings
@@ -17,21 +19,39 @@ from django.utils import timezone
 from ledger import keys, merkle, signing
 from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
 
+_T = TypeVar("_T")
+_Args = TypeVarTuple("_Args")
+
+
+class _Coded(Protocol):
+    """A department as the ledger sees it (the ledger imports no portal app)."""
+
+    @property
+    def code(self) -> str: ...
+
 
 class LedgerInconsistent(Exception):
     """The stored tree does not extend the last signed checkpoint: nothing is signed."""
 
 
-def text_sha256(text):
+def text_sha256(text: str) -> str:
     """Free text (a reason) goes into the ledger only as its SHA-256."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _code(department):
+def _code(department: _Coded | str) -> str:
     return department if isinstance(department, str) else department.code
 
 
-def ledger_append(*, event, actor=None, departments=(), subject=None, hashes=None, detail=None):
+def ledger_append(
+    *,
+    event: str,
+    actor: Any = None,
+    departments: Iterable[_Coded | str | None] = (),
+    subject: Mapping[str, Any] | None = None,
+    hashes: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> LedgerEntry:
     """Append one transaction record and the tree nodes it completes; returns the entry.
 
     The record holds ids, department codes and hashes only — never raw data or names.
@@ -42,7 +62,7 @@ def ledger_append(*, event, actor=None, departments=(), subject=None, hashes=Non
         state, _ = LedgerState.objects.select_for_update().get_or_create(pk=1)
         index = state.size
         now = timezone.now()
-        record = {
+        record: dict[str, Any] = {
             "index": index,
             "type": event,
             "time": now.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
@@ -77,7 +97,8 @@ def ledger_append(*, event, actor=None, departments=(), subject=None, hashes=Non
     return entry
 
 
-def _left_siblings(index):
+def _left_siblings(index: int) -> list[tuple[int, int]]:
+    keys_: list[tuple[int, int]]
     keys_, level, position = [], 0, index
     while position & 1:
         keys_.append((level, position - 1))
@@ -86,7 +107,7 @@ def _left_siblings(index):
     return keys_
 
 
-def _fetch(node_keys):
+def _fetch(node_keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     node_keys = set(node_keys)
     if not node_keys:
         return {}
@@ -105,11 +126,11 @@ def _fetch(node_keys):
     return found
 
 
-def _with_stored_nodes(function, *args):
+def _with_stored_nodes(function: Callable[[merkle.NodeLookup, *_Args], _T], *args: *_Args) -> _T:
     """Run a merkle function twice: first to learn which nodes it reads, then with them."""
-    wanted = set()
+    wanted: set[tuple[int, int]] = set()
 
-    def record(level, position):
+    def record(level: int, position: int) -> bytes:
         wanted.add((level, position))
         return b"\x00" * 32
 
@@ -118,28 +139,28 @@ def _with_stored_nodes(function, *args):
     return function(lambda level, position: found[(level, position)], *args)
 
 
-def tree_size():
+def tree_size() -> int:
     state = LedgerState.objects.filter(pk=1).first()
     return state.size if state else 0
 
 
-def root_at(size):
+def root_at(size: int) -> bytes:
     return _with_stored_nodes(merkle.root, size)
 
 
-def inclusion_proof(index, size):
+def inclusion_proof(index: int, size: int) -> list[bytes]:
     return _with_stored_nodes(merkle.inclusion_proof, index, size)
 
 
-def consistency_proof(first, second):
+def consistency_proof(first: int, second: int) -> list[bytes]:
     return _with_stored_nodes(merkle.consistency_proof, first, second)
 
 
-def latest_checkpoint():
+def latest_checkpoint() -> LedgerCheckpoint | None:
     return LedgerCheckpoint.objects.order_by("-tree_size").first()
 
 
-def ledger_checkpoint_sign():
+def ledger_checkpoint_sign() -> LedgerCheckpoint | None:
     """Sign a checkpoint for the current tree if it has grown; returns the latest checkpoint.
 
     The new root is signed only after a consistency proof from the previous checkpoint verifies
@@ -166,13 +187,14 @@ def ledger_checkpoint_sign():
         return LedgerCheckpoint.objects.create(tree_size=state.size, root_hash=new_root, note=note)
 
 
-def checkpoint_covering(index):
+def checkpoint_covering(index: int) -> LedgerCheckpoint:
     """The oldest checkpoint that includes ``index``, signing a new one if none does yet."""
     found = LedgerCheckpoint.objects.filter(tree_size__gt=index).order_by("tree_size").first()
-    return found or ledger_checkpoint_sign()
+    # ``index`` is a stored entry, so the tree is not empty and signing returns a checkpoint.
+    return found or ledger_checkpoint_sign()  # type: ignore[return-value]
 
 
-def receipt(entry):
+def receipt(entry: LedgerEntry) -> dict[str, Any]:
     """Everything needed to prove ``entry`` offline: the bytes, the inclusion proof in a signed
     checkpoint, and the verifier key (check it against the published one)."""
     import base64

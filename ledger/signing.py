@@ -22,11 +22,11 @@ class LedgerKeyError(ValueError):
     pass
 
 
-def _raw_public(public_key):
+def _raw_public(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def key_id(name, public_raw):
+def key_id(name: str, public_raw: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + ALG_ED25519 + public_raw).digest()[:4]
 
 
@@ -36,18 +36,18 @@ class Signer:
     private_key: Ed25519PrivateKey
 
     @property
-    def public_raw(self):
+    def public_raw(self) -> bytes:
         return _raw_public(self.private_key.public_key())
 
     @property
-    def key_id(self):
+    def key_id(self) -> bytes:
         return key_id(self.name, self.public_raw)
 
-    def verifier_key(self):
+    def verifier_key(self) -> str:
         encoded = base64.b64encode(ALG_ED25519 + self.public_raw).decode()
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
-    def sign(self, text):
+    def sign(self, text: str) -> str:
         """The signed note: ``text`` (which must end in a newline), a blank line, a signature."""
         if not text.endswith("\n"):
             raise ValueError("a note's text ends with a newline")
@@ -56,17 +56,17 @@ class Signer:
         return f"{text}\n{SIGNATURE_PREFIX}{self.name} {encoded}\n"
 
 
-def _valid_name(name):
-    return name and "+" not in name and not any(c.isspace() for c in name)
+def _valid_name(name: str) -> bool:
+    return bool(name) and "+" not in name and not any(c.isspace() for c in name)
 
 
-def generate_signer(name):
+def generate_signer(name: str) -> Signer:
     if not _valid_name(name):
         raise LedgerKeyError("a key name has no spaces and no '+'")
     return Signer(name, Ed25519PrivateKey.generate())
 
 
-def signer_to_string(signer):
+def signer_to_string(signer: Signer) -> str:
     seed = signer.private_key.private_bytes(
         serialization.Encoding.Raw,
         serialization.PrivateFormat.Raw,
@@ -76,7 +76,7 @@ def signer_to_string(signer):
     return f"PRIVATE+KEY+{signer.name}+{signer.key_id.hex()}+{encoded}"
 
 
-def signer_from_string(text):
+def signer_from_string(text: str) -> Signer:
     parts = text.strip().split("+", 4)  # base64 may itself contain "+"
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise LedgerKeyError("not a signer key (expected PRIVATE+KEY+name+id+key)")
@@ -93,7 +93,7 @@ def signer_from_string(text):
     return signer
 
 
-def verifier_from_string(text):
+def verifier_from_string(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
     """``(name, key_id, Ed25519PublicKey)`` from a verifier key string."""
     parts = text.strip().split("+", 2)  # base64 may itself contain "+"
     if len(parts) != 3:
@@ -107,7 +107,7 @@ def verifier_from_string(text):
     return name, bytes.fromhex(hex_id), Ed25519PublicKey.from_public_bytes(raw[1:])
 
 
-def open_note(note, verifier_key):
+def open_note(note: str, verifier_key: str) -> str:
     """The text of ``note`` if it carries a valid signature by ``verifier_key``; else ValueError."""
     name, kid, public_key = verifier_from_string(verifier_key)
     text, sep, signatures = note.rpartition("\n\n")
@@ -128,12 +128,12 @@ def open_note(note, verifier_key):
     raise ValueError("no signature by the expected key")
 
 
-def checkpoint_text(origin, size, root):
+def checkpoint_text(origin: str, size: int, root: bytes) -> str:
     """The C2SP tlog-checkpoint body."""
     return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
-def parse_checkpoint(text):
+def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
     lines = text.split("\n")
     if len(lines) < 4 or lines[-1] != "":
         raise ValueError("malformed checkpoint")

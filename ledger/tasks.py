@@ -4,6 +4,6 @@ from ledger.services import ledger_checkpoint_sign
 
 
 @shared_task
-def sign_checkpoint():
+def sign_checkpoint() -> int:
     checkpoint = ledger_checkpoint_sign()
     return checkpoint.tree_size if checkpoint else 0

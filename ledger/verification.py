@@ -7,7 +7,10 @@ checkpoints. Reports the first wrong index.
 """
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
 
 from ledger import keys, merkle, signing
 from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
@@ -17,30 +20,30 @@ from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
 class VerifyReport:
     entries: int = 0
     checkpoints: int = 0
-    problems: list = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.problems
 
-    def bad(self, index, message):
+    def bad(self, index: int | None, message: str) -> None:
         if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
             self.first_bad_index = index
         self.problems.append(message)
 
 
-def _level0_nodes():
+def _level0_nodes() -> QuerySet[LedgerNode, tuple[int, bytes | memoryview]]:
     return LedgerNode.objects.filter(level=0).order_by("index").values_list("index", "hash")
 
 
-def _check_inner_nodes(recomputed, report):
+def _check_inner_nodes(recomputed: Iterable[tuple[int, int, bytes]], report: VerifyReport) -> bool:
     """Compare recomputed inner nodes with the stored ones (which proofs are served from), a
     level at a time over the range they cover; report the first leaf under a bad node."""
-    by_level = {}
+    by_level: dict[int, dict[int, bytes]] = {}
     for level, position, digest in recomputed:
         by_level.setdefault(level, {})[position] = digest
-    first_bad = None
+    first_bad: tuple[int, int, int] | None = None
     for level, wanted in by_level.items():
         stored = dict(
             LedgerNode.objects.filter(
@@ -63,11 +66,19 @@ def _check_inner_nodes(recomputed, report):
     return True
 
 
-def sizes_beyond(checkpoints, stored):
+def sizes_beyond(checkpoints: Iterable[int], stored: int) -> list[int]:
     return sorted(size for size in checkpoints if size > stored)
 
 
-def ledger_verify(*, chunk=5000):
+def ledger_verify(*, chunk: int = 5000) -> VerifyReport:
+    """Check the whole ledger (see the module docstring); every problem and the first bad index.
+
+    It is one function on purpose: one streaming pass over the entries in index order that must
+    see every level of the tree at once. The compact range, the batch of recomputed inner nodes,
+    the expected index and the ``broken`` flag are the state of that single pass; each leaf's
+    check decides whether the inner nodes above it and the checkpoints after it are checked at
+    all, so split into pieces that state would be threaded through every entry.
+    """
     # Checkpoints first, then the size: every checkpoint read was signed over a size the state
     # had reached, so one larger than the size read next means entries were removed; appends
     # landing while we verify are simply beyond the size we check.
@@ -76,7 +87,7 @@ def ledger_verify(*, chunk=5000):
     size = state.size if state else 0
     report = VerifyReport()
     verifier = keys.verifier_key()
-    checkpoints = {}
+    checkpoints: dict[int, bytes] = {}  # signed size -> signed root
     for checkpoint in signed_rows:
         report.checkpoints += 1
         try:
@@ -92,7 +103,8 @@ def ledger_verify(*, chunk=5000):
 
     nodes = _level0_nodes().filter(index__lt=size).iterator(chunk_size=chunk)
     compact = merkle.CompactRange()
-    inner = []  # inner nodes recomputed since the last comparison with the stored ones
+    # Inner nodes recomputed since the last comparison with the stored ones.
+    inner: list[tuple[int, int, bytes]] = []
     expected = 0
     broken = False
     rows = (
@@ -120,7 +132,8 @@ def ledger_verify(*, chunk=5000):
         if leaf != bytes(stored_leaf):
             report.bad(index, f"index {index}: entry bytes changed (leaf hash differs)")
             broken = True
-        elif node_index != index or leaf != bytes(node_hash):
+        # node_hash is None only past the last stored node, where node_index (None) != index.
+        elif node_index != index or leaf != bytes(node_hash):  # type: ignore[arg-type]
             report.bad(
                 index, f"index {index}: entry does not match the tree (inserted or replaced)"
             )

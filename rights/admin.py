@@ -1,5 +1,11 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
-from django.db.models import F
+from django.db.models import F, QuerySet
+from django.db.models.expressions import Combinable
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -8,9 +14,13 @@ from core.admin_actions import ServiceOnlyAdminMixin, service_action
 from rights import services
 from rights.models import Attestation, Grant, GrantUsage
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
 
+
+# guardian types ``change_form_template`` as ``str``, the Django stubs as a template or None.
 @admin.register(Grant)
-class GrantAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
+class GrantAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = [
         "id",
         "resource",
@@ -74,10 +84,14 @@ class AttestationOverdueFilter(admin.SimpleListFilter):
     title = _("overdue")
     parameter_name = "overdue"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, _StrOrPromise]]:
         return [("yes", _("Overdue")), ("no", _("On time or attested"))]
 
-    def queryset(self, request, queryset):
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Attestation]
+    ) -> QuerySet[Attestation]:
         late = {"state": Attestation.State.PENDING, "overdue_since__isnull": False}
         if self.value() == "yes":
             return queryset.filter(**late)
@@ -102,14 +116,14 @@ class AttestationAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     search_fields = ["=id", "=grant__id", "grant__grantee_department__code"]
     list_select_related = ["grant__grantee_department", "grant__resource"]
 
-    def get_ordering(self, request):
+    def get_ordering(self, request: HttpRequest) -> list[str | Combinable]:
         # The office's queue: overdue pending attestations first, then the earliest due.
         return ["state", F("overdue_since").asc(nulls_last=True), "due_date", "-id"]
 
     @admin.display(description=_("grantee"), ordering="grant__grantee_department__code")
-    def grantee(self, obj):
+    def grantee(self, obj: Attestation) -> str:
         return obj.grant.grantee_department.code
 
     @admin.display(boolean=True, description=_("overdue"))
-    def is_overdue(self, obj):
+    def is_overdue(self, obj: Attestation) -> bool:
         return obj.state == Attestation.State.PENDING and obj.overdue_since is not None

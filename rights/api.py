@@ -1,9 +1,14 @@
 """Grants over REST: visible to the grantee, the owner, the management-right holder and the
 office (404 for anyone else). Each lifecycle endpoint calls exactly one service."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from access_requests import services as request_services
@@ -15,8 +20,10 @@ from rights.models import Attestation, Grant
 from rights.selectors import attestations_visible_to
 from rights.serializers import AttestationSerializer, AttestSerializer, GrantSerializer
 
+_View = TypeVar("_View", bound=Callable[..., Any])
 
-def _lifecycle(description):
+
+def _lifecycle(description: str) -> Callable[[_View], _View]:
     return extend_schema(
         request=RequiredReasonSerializer, responses={200: GrantSerializer}, description=description
     )
@@ -31,20 +38,20 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     # database; the rows every call sees come from ``get_queryset``.
     queryset = Grant.objects.none()
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Grant]:
         return selectors.grants_visible_to(self.request.user).select_related("approved_by")
 
-    def _answer(self, grant):
+    def _answer(self, grant: Grant) -> Response:
         return Response(GrantSerializer(self.get_queryset().get(pk=grant.pk)).data)
 
-    def _reason(self):
+    def _reason(self) -> str:
         serializer = RequiredReasonSerializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data["reason"]
 
     @_lifecycle("Active → suspended; the grantee loses the permission until resumed.")
     @action(detail=True, methods=["post"])
-    def suspend(self, request, pk=None):
+    def suspend(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         return self._answer(
             services.grant_suspend(actor=request.user, grant=grant, reason=self._reason())
@@ -52,7 +59,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @_lifecycle("Suspended → active, inside the validity period only.")
     @action(detail=True, methods=["post"])
-    def resume(self, request, pk=None):
+    def resume(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         return self._answer(
             services.grant_resume(actor=request.user, grant=grant, reason=self._reason())
@@ -60,7 +67,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @_lifecycle("Active or suspended → revoked, for good.")
     @action(detail=True, methods=["post"])
-    def revoke(self, request, pk=None):
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         return self._answer(
             services.grant_revoke(actor=request.user, grant=grant, reason=self._reason())
@@ -72,7 +79,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="File a new draft request prefilled from this grant (grantee's requester).",
     )
     @action(detail=True, methods=["post"])
-    def renew(self, request, pk=None):
+    def renew(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         renewal = request_services.request_renew(actor=request.user, grant=grant)
         return request_response(request.user, renewal, status.HTTP_201_CREATED)
@@ -85,7 +92,7 @@ class AttestationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     queryset = Attestation.objects.none()
     serializer_class = AttestationSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Attestation]:
         return attestations_visible_to(self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(
@@ -94,7 +101,7 @@ class AttestationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         description="Attest that delivered copies were deleted or returned (grantee's requester).",
     )
     @action(detail=True, methods=["post"])
-    def attest(self, request, pk=None):
+    def attest(self, request: Request, pk: str | None = None) -> Response:
         attestation = self.get_object()
         serializer = AttestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from departments.models import Department
+from workflow.models import TimelineStep
 
 
 class Grant(models.Model):
@@ -64,10 +65,10 @@ class Grant(models.Model):
         verbose_name = _("grant")
         verbose_name_plural = _("grants")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Grant #{self.pk} {self.grantee_department.code} ← {self.resource.identifier}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("grants:grant_detail", args=[self.pk])
 
 
@@ -79,27 +80,18 @@ class GrantGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Grant, on_delete=models.CASCADE)
 
 
-class GrantEvent(models.Model):
-    """One step in a grant's life (suspended, resumed, revoked, expired) with its full reason."""
+class GrantEvent(TimelineStep):
+    """One step in a grant's life (granted, suspended, resumed, revoked, expired) with its full
+    reason."""
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(_("action"), max_length=16)
-    from_status = models.CharField(_("from"), max_length=16, choices=Grant.Status)
-    to_status = models.CharField(_("to"), max_length=16, choices=Grant.Status)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
-    at = models.DateTimeField(_("when"), auto_now_add=True)
-    ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
+    from_state = models.CharField(_("from"), max_length=16, choices=Grant.Status)
+    to_state = models.CharField(_("to"), max_length=16, choices=Grant.Status)
 
     class Meta:
         ordering = ["grant_id", "at", "id"]
         verbose_name = _("grant event")
         verbose_name_plural = _("grant events")
-
-    def __str__(self):
-        return f"{self.action}: {self.from_status} → {self.to_status}"
 
 
 class GrantUsage(models.Model):
@@ -122,7 +114,7 @@ class GrantUsage(models.Model):
         verbose_name = _("grant usage")
         verbose_name_plural = _("grant usage")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"grant {self.grant_id} {self.day} {self.action}: {self.calls} calls"
 
 
@@ -170,8 +162,8 @@ class Attestation(models.Model):
         verbose_name = _("end-of-use attestation")
         verbose_name_plural = _("end-of-use attestations")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Attestation #{self.pk} for grant {self.grant_id}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("attestations:attestation_detail", args=[self.pk])

@@ -1,9 +1,19 @@
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING
 
 from django.db import connection
+from django.db.models import Model
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+    from rights.models import Grant
 
 
-def holds_use_grant(user, grant):
+def holds_use_grant(user: AbstractBaseUser | AnonymousUser, grant: Grant) -> bool:
     """Whether the user's department group holds ``rights.use_grant`` on the grant.
 
     The same answer as ``user.has_perm("rights.use_grant", grant)`` for the department-group
@@ -19,14 +29,14 @@ def holds_use_grant(user, grant):
 
 
 @functools.cache
-def _use_grant_sql():
+def _use_grant_sql() -> str:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
 
     from rights.models import GrantGroupObjectPermission
 
-    def table(model):
+    def table(model: type[Model]) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
     return (

@@ -9,7 +9,8 @@ class GrantSerializer(serializers.ModelSerializer):
     """A grant as approved: ``fields`` are the approved item names."""
 
     grantee_department = serializers.CharField(source="grantee_department.code", read_only=True)
-    fields = serializers.ListField(child=serializers.CharField(), read_only=True)
+    # The approved items; the stubs type ``fields`` as the serializer's field mapping.
+    fields = serializers.ListField(child=serializers.CharField(), read_only=True)  # type: ignore[assignment]
     legal_basis = serializers.DictField(child=serializers.CharField(), read_only=True)
     approved_by = serializers.CharField(source="approved_by.username", read_only=True)
 
@@ -68,7 +69,7 @@ class AttestationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_overdue(self, obj) -> bool:
+    def get_overdue(self, obj: Attestation) -> bool:
         # The flag the periodic job sets (attestations_flag_overdue); the API does not re-judge.
         return obj.overdue_since is not None
 

@@ -1,9 +1,15 @@
 """Grant pages. Views parse input, call one service or selector, and render."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +30,10 @@ from departments.permissions import (
 )
 from rights import attestations, selectors, services
 from rights.forms import AttestationForm
-from rights.models import Attestation
+from rights.models import Attestation, Grant, GrantEvent
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
 
 PAGE_SIZE = 25
 
@@ -36,38 +45,38 @@ HISTORY_LABELS = {
     "expire": gettext_lazy("Expired"),
 }
 # action: (service function, message once done)
-STEPS = {
+STEPS: dict[str, tuple[Callable[..., Grant], _StrOrPromise]] = {
     "suspend": (services.grant_suspend, gettext_lazy("The grant is suspended.")),
     "resume": (services.grant_resume, gettext_lazy("The grant is active again.")),
     "revoke": (services.grant_revoke, gettext_lazy("The grant is revoked.")),
 }
 
 
-def grant_list(request):
+def grant_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.department_grants(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(request, "rights/grant_list.html", {"page": page})
 
 
-def _history_rows(grant):
+def _history_rows(grant: Grant) -> list[GrantEvent]:
     rows = list(selectors.grant_timeline(grant))
     for row in rows:
-        row.label = HISTORY_LABELS.get(row.action, row.action)
+        row.label = HISTORY_LABELS.get(row.action, row.action)  # type: ignore[attr-defined]
     return rows
 
 
-def grant_detail(request, pk):
+def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_for_user(request.user, pk)
     steps = list(request_selectors.timeline(grant.request))
     for step in steps:
-        step.label = STEP_LABELS.get(step.action, step.action)
+        step.label = STEP_LABELS.get(step.action, step.action)  # type: ignore[attr-defined]
     manageable = set()
     if can_manage_grant(request.user, grant):
         manageable = {
             action for action in STEPS if grant.status in services.GRANT_TRANSITIONS[action][0]
         }
-    basis = grant.legal_basis or {}
+    basis: dict[str, Any] = grant.legal_basis or {}
     return render(
         request,
         "rights/grant_detail.html",
@@ -76,7 +85,8 @@ def grant_detail(request, pk):
             "method_label": dict(Method.choices).get(grant.method, grant.method),
             "frequency_label": dict(Frequency.choices).get(grant.frequency, grant.frequency),
             "basis": basis,
-            "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),
+            # No kind looks up None, which has no label.
+            "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),  # type: ignore[arg-type]
             "history": _history_rows(grant),
             "deliveries": grant.deliveries.order_by("-created_at", "-id")[:20],
             "can_use": grant.status == grant.Status.ACTIVE
@@ -94,7 +104,7 @@ def grant_detail(request, pk):
 
 
 @require_POST
-def grant_action(request, pk, action):
+def grant_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in STEPS:
         raise Http404(_("No such step."))
     grant = selectors.grant_for_user(request.user, pk)
@@ -102,7 +112,7 @@ def grant_action(request, pk, action):
     form = ReasonForm(request.POST, required=False)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors["reason"])
+            raise ValidationError(form.errors["reason"])  # type: ignore[arg-type]  # a list at runtime
         step(actor=request.user, grant=grant, reason=form.cleaned_data["reason"])
     except (ValidationError, DomainError) as exc:
         messages.error(request, error_message(exc))
@@ -112,7 +122,7 @@ def grant_action(request, pk, action):
 
 
 @require_POST
-def grant_renew(request, pk):
+def grant_renew(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_for_user(request.user, pk)
     try:
         draft = request_services.request_renew(actor=request.user, grant=grant)
@@ -123,14 +133,16 @@ def grant_renew(request, pk):
     return redirect("access_requests:request_edit", pk=draft.pk)
 
 
-def attestation_list(request):
+def attestation_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.department_attestations(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(request, "rights/attestation_list.html", {"page": page})
 
 
-def _render_detail(request, attestation, form, status=200):
+def _render_detail(
+    request: HttpRequest, attestation: Attestation, form: Form, status: int = 200
+) -> HttpResponse:
     may_attest = attestation.state == Attestation.State.PENDING and can_attest_end_of_use(
         request.user, attestation
     )
@@ -142,13 +154,13 @@ def _render_detail(request, attestation, form, status=200):
     )
 
 
-def attestation_detail(request, pk):
+def attestation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     attestation = selectors.attestation_for_user(request.user, pk)
     return _render_detail(request, attestation, AttestationForm())
 
 
 @require_POST
-def attestation_attest(request, pk):
+def attestation_attest(request: HttpRequest, pk: int) -> HttpResponse:
     attestation = selectors.attestation_for_user(request.user, pk)
     form = AttestationForm(request.POST)
     if form.is_valid():

@@ -6,12 +6,18 @@ the approved items of the newest release (or, for a download, the delivered file
 """
 
 import datetime
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models.fields.files import FieldFile
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from rest_framework.request import Request
 
 from audit.models import AccessLog
 from audit.services import access_log_record
@@ -22,8 +28,11 @@ from core.exceptions import DomainError
 from departments.permissions import is_member_of
 from rights.models import Grant, GrantUsage
 from rights.permissions import holds_use_grant
+from rights.selectors import AnyUser, grant_unusable_because
 from sharing.models import Delivery
 
+# The web pages pass Django's request, the API DRF's; both go to the access log as they are.
+AnyRequest = HttpRequest | Request
 RESERVED_PARAMS = {"page", "page_size", "format"}
 _USAGE = GrantUsage._meta.db_table
 
@@ -31,18 +40,18 @@ _USAGE = GrantUsage._meta.db_table
 class OverLimit(DomainError):
     status_code = 429
 
-    def __init__(self, message, retry_after):
+    def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-def _seconds_to_midnight():
+def _seconds_to_midnight() -> int:
     now = timezone.localtime()
     tomorrow = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, int((tomorrow - now).total_seconds()))
 
 
-def _usage_locked(grant, action):
+def _usage_locked(grant: Grant, action: str) -> tuple[int, int, int]:
     """Today's usage counter of the grant for ``action`` as ``(id, calls, records)``, created if
     need be and locked until the transaction ends, so concurrent calls are counted one after the
     other and a limit is never overshot. One statement: this runs on every call."""
@@ -56,7 +65,7 @@ def _usage_locked(grant, action):
         return cursor.fetchone()
 
 
-def _count_use(usage_id, records):
+def _count_use(usage_id: int, records: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_USAGE} SET calls = calls + 1, records = records + %s WHERE id = %s",  # noqa: S608
@@ -64,15 +73,20 @@ def _count_use(usage_id, records):
         )
 
 
-def _check_use(user, grant, http_request, action, target, method=None):
+def _check_use(
+    user: AnyUser,
+    grant: Grant,
+    http_request: AnyRequest,
+    action: str,
+    target: str,
+    method: str | None = None,
+) -> None:
     """Refuse (and log) anyone but the grantee's members on an active grant."""
     refusal = None
     if not (is_member_of(user, grant.grantee_department_id) and holds_use_grant(user, grant)):
         refusal = _("Only the grantee department can use this grant.")
-    elif grant.status != Grant.Status.ACTIVE:
-        refusal = _("The grant is %(s)s.") % {"s": grant.get_status_display().lower()}
-    elif not grant.valid_from <= timezone.localdate() <= grant.valid_until:
-        refusal = _("The grant is outside its validity period.")
+    elif unusable := grant_unusable_because(grant):
+        refusal = f"{capfirst(unusable)}."
     elif method and grant.method != method:
         refusal = _("This grant's method is %(m)s.") % {"m": Method(grant.method).label}
     if refusal:
@@ -88,7 +102,7 @@ def _check_use(user, grant, http_request, action, target, method=None):
         raise PermissionDenied(refusal)
 
 
-def delivery_open(*, user, delivery, http_request):
+def delivery_open(*, user: AnyUser, delivery: Delivery, http_request: AnyRequest) -> FieldFile:
     """The delivered file, opened for reading, for a grantee member while the grant is active."""
     grant = delivery.grant
     target = f"delivery {delivery.pk}"
@@ -121,7 +135,7 @@ def delivery_open(*, user, delivery, http_request):
     return handle
 
 
-def _release(grant):
+def _release(grant: Grant) -> Release:
     release = (
         Release.objects.filter(resource_id=grant.resource_id)
         .only("id", "resource_id", "sequence", "table_name", "columns")
@@ -133,7 +147,9 @@ def _release(grant):
     return release
 
 
-def _typed_filters(grant, release, raw, field_name):
+def _typed_filters(
+    grant: Grant, release: Release, raw: Mapping[str, Any], field_name: str
+) -> dict[str, Any]:
     """Parse ``{item: text}`` against the grant's items and the release's types (400 if not)."""
     types = {c["name"]: c["type"] for c in release.columns}
     errors, parsed = {}, {}
@@ -150,7 +166,9 @@ def _typed_filters(grant, release, raw, field_name):
     return parsed
 
 
-def _over_limit(http_request, grant, action, target, message):
+def _over_limit(
+    http_request: AnyRequest, grant: Grant, action: str, target: str, message: str
+) -> NoReturn:
     access_log_record(
         request=http_request,
         action=action,
@@ -162,7 +180,15 @@ def _over_limit(http_request, grant, action, target, message):
     raise OverLimit(message, _seconds_to_midnight())
 
 
-def records_lookup(*, user, grant, filters, page, page_size, http_request):
+def records_lookup(
+    *,
+    user: AnyUser,
+    grant: Grant,
+    filters: Mapping[str, Any],
+    page: int,
+    page_size: int,
+    http_request: AnyRequest,
+) -> tuple[int, list[dict[str, Any]]]:
     """Records of the newest release matching ``filters``, approved items only, within limits.
 
     Returns ``(count, rows as dicts)``.
@@ -207,7 +233,14 @@ def records_lookup(*, user, grant, filters, page, page_size, http_request):
     return count, results
 
 
-def result_verify(*, user, grant, match, check, http_request):
+def result_verify(
+    *,
+    user: AnyUser,
+    grant: Grant,
+    match: Mapping[str, str],
+    check: Mapping[str, str] | None,
+    http_request: AnyRequest,
+) -> bool:
     """Whether a record matching ``match`` exists (and, with ``check``, has those values).
 
     Never returns record values. A daily query limit (the grant's calls per day, else
@@ -247,7 +280,9 @@ def result_verify(*, user, grant, match, check, http_request):
     return result
 
 
-def log_not_visible(*, http_request, action, target, grant=None):
+def log_not_visible(
+    *, http_request: AnyRequest, action: str, target: str, grant: Grant | None = None
+) -> None:
     """An outsider's attempt on something they cannot see: answered 404, and still logged."""
     access_log_record(
         request=http_request,

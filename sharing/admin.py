@@ -1,5 +1,8 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -8,7 +11,7 @@ from sharing import deliveries
 from sharing.models import Delivery
 
 
-def _retry(user, obj, data):
+def _retry(user: Any, obj: Delivery, data: dict[str, Any]) -> None:
     deliveries.delivery_retry(actor=user, delivery=obj)
 
 
@@ -43,7 +46,9 @@ class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         ),
     ]
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         from django.conf import settings
 
         schedules = [

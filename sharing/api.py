@@ -1,3 +1,6 @@
+from typing import NoReturn
+
+from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -5,6 +8,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rights import selectors
@@ -20,7 +24,9 @@ class RecordsPagination(PageNumberPagination):
     max_page_size = 500
 
 
-def _logged_not_found(request, action, target, grant=None):
+def _logged_not_found(
+    request: Request, action: str, target: str, grant: Grant | None = None
+) -> NoReturn:
     """An outsider's attempt is refused with 404 (nothing to see) and still logged."""
     access.log_not_visible(http_request=request, action=action, target=target, grant=grant)
     raise NotFound()
@@ -32,18 +38,22 @@ class GrantDataViewSet(viewsets.GenericViewSet):
     queryset = Grant.objects.none()
     serializer_class = DeliverySerializer
 
-    def _grant(self, pk, action):
-        grant = selectors.grants_visible_to(self.request.user).filter(pk=pk).first()
+    def _grant(self, pk: str | None, action: str) -> Grant:
+        # ``pk`` is None only in the signature: a detail route always has it.
+        grant = selectors.grants_visible_to(self.request.user).filter(pk=pk).first()  # type: ignore[misc]
         if grant is None:
             _logged_not_found(
-                self.request, action, f"grant {pk} {action}", Grant.objects.filter(pk=pk).first()
+                self.request,
+                action,
+                f"grant {pk} {action}",
+                Grant.objects.filter(pk=pk).first(),  # type: ignore[misc]
             )
         return grant
 
     @extend_schema(responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["get"])
-    def deliveries(self, request, pk=None):
-        grant = selectors.grants_visible_to(request.user).filter(pk=pk).first()
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        grant = selectors.grants_visible_to(request.user).filter(pk=pk).first()  # type: ignore[misc]  # a detail route
         if grant is None:
             raise NotFound()
         queryset = grant.deliveries.order_by("-created_at", "-id")
@@ -55,7 +65,7 @@ class GrantDataViewSet(viewsets.GenericViewSet):
         responses=OpenApiTypes.OBJECT,
     )
     @action(detail=True, methods=["get"])
-    def records(self, request, pk=None):
+    def records(self, request: Request, pk: str | None = None) -> Response:
         grant = self._grant(pk, "records")
         paginator = RecordsPagination()
         try:
@@ -78,8 +88,8 @@ class GrantDataViewSet(viewsets.GenericViewSet):
         base = request.build_absolute_uri(request.path)
         query = request.query_params.copy()
 
-        def link(number):
-            query["page"] = number
+        def link(number: int) -> str:
+            query["page"] = str(number)
             return f"{base}?{query.urlencode()}"
 
         return Response(
@@ -93,7 +103,7 @@ class GrantDataViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=VerifySerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
-    def verify(self, request, pk=None):
+    def verify(self, request: Request, pk: str | None = None) -> Response:
         grant = self._grant(pk, "verify")
         serializer = VerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -111,16 +121,16 @@ class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Delivery.objects.none()
     serializer_class = DeliverySerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Delivery]:
         grants = selectors.grants_visible_to(self.request.user).values("pk")
         return Delivery.objects.filter(grant_id__in=grants).select_related("grant")
 
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
-    def download(self, request, pk=None):
-        delivery = self.get_queryset().filter(pk=pk).first()
+    def download(self, request: Request, pk: str | None = None) -> FileResponse:
+        delivery = self.get_queryset().filter(pk=pk).first()  # type: ignore[misc]  # a detail route
         if delivery is None:
-            existing = Delivery.objects.filter(pk=pk).select_related("grant").first()
+            existing = Delivery.objects.filter(pk=pk).select_related("grant").first()  # type: ignore[misc]
             _logged_not_found(
                 request, "download", f"delivery {pk}", existing.grant if existing else None
             )

@@ -5,7 +5,7 @@ from simple_history.models import HistoricalRecords
 from rights.models import Grant
 
 
-def delivery_upload_to(delivery, filename):
+def delivery_upload_to(delivery: "Delivery", filename: str) -> str:
     return f"deliveries/{delivery.grant_id}/{filename}"
 
 
@@ -58,5 +58,5 @@ class Delivery(models.Model):
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Delivery #{self.pk} grant {self.grant_id} {self.period_key}"

@@ -30,7 +30,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_download(self, delivery) -> str | None:
+    def get_download(self, delivery: Delivery) -> str | None:
         if delivery.status != Delivery.Status.SUCCEEDED:
             return None
         return f"/api/v1/deliveries/{delivery.pk}/download/"

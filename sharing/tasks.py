@@ -1,4 +1,4 @@
-from celery import shared_task
+from celery import Task, shared_task
 
 from sharing import deliveries
 
@@ -13,15 +13,15 @@ from sharing import deliveries
     retry_jitter=True,
     max_retries=deliveries.MAX_ATTEMPTS,
 )
-def deliver(self, delivery_id):
+def deliver(self: Task, delivery_id: int) -> str:
     return deliveries.delivery_build(delivery_id).status
 
 
 @shared_task
-def dispatch_deliveries():
+def dispatch_deliveries() -> int:
     return len(deliveries.deliveries_dispatch())
 
 
 @shared_task
-def sweep_deliveries():
+def sweep_deliveries() -> int:
     return deliveries.deliveries_sweep()

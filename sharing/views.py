@@ -1,5 +1,6 @@
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from core.exceptions import DomainError
@@ -9,7 +10,7 @@ from sharing import access
 from sharing.models import Delivery
 
 
-def delivery_download(request, pk):
+def delivery_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The delivered file, for the grantee's members while the grant is active (logged)."""
     delivery = (
         Delivery.objects.filter(

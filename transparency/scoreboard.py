@@ -16,10 +16,12 @@ import math
 from collections import defaultdict
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from access_requests.models import Request, RequestStep
 from departments.models import Department
 from governance.models import QualityReport
+from governance.selectors import quality_reports_open, quality_reports_resolved
 from rights.models import Attestation
 from sharing.models import Delivery
 from workdays.deadlines import working_days_between
@@ -78,15 +80,8 @@ def _counts(queryset, department_field):
     return {row[department_field]: row["n"] for row in rows}
 
 
-def _today():
-    from django.utils import timezone
-
-    return timezone.localdate()
-
-
-def scoreboard(*, start, end):
-    answers = _answer_figures(start, end)
-    deliveries = {
+def _delivery_figures(start, end):
+    return {
         row["grant__resource__owner_department"]: row
         for row in Delivery.objects.filter(created_at__date__gte=start, created_at__date__lt=end)
         .values("grant__resource__owner_department")
@@ -95,26 +90,31 @@ def scoreboard(*, start, end):
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
         )
     }
-    open_states = [
-        QualityReport.State.OPEN,
-        QualityReport.State.ACKNOWLEDGED,
-        QualityReport.State.ANSWERED,
-    ]
-    quality_open = _counts(
-        QualityReport.objects.filter(state__in=open_states, created_at__date__lt=end),
+
+
+def _quality_figures(start, end):
+    """Open and resolved reports per owning department; "open" is the resource page's rule
+    (governance.selectors.QUALITY_OPEN_STATES)."""
+    opened = _counts(
+        quality_reports_open(QualityReport.objects.filter(created_at__date__lt=end)),
         "resource__owner_department",
     )
-    quality_resolved = _counts(
-        QualityReport.objects.filter(
-            state__in=[QualityReport.State.RESOLVED, QualityReport.State.CLOSED],
-            updated_at__date__gte=start,
-            updated_at__date__lt=end,
+    resolved = _counts(
+        quality_reports_resolved(
+            QualityReport.objects.filter(updated_at__date__gte=start, updated_at__date__lt=end)
         ),
         "resource__owner_department",
     )
+    return opened, resolved
+
+
+def scoreboard(*, start, end):
+    answers = _answer_figures(start, end)
+    deliveries = _delivery_figures(start, end)
+    quality_open, quality_resolved = _quality_figures(start, end)
     overdue = _counts(
         Attestation.objects.filter(
-            state=Attestation.State.PENDING, due_date__lt=min(end, _today())
+            state=Attestation.State.PENDING, due_date__lt=min(end, timezone.localdate())
         ),
         "grant__grantee_department",
     )

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from workdays.models import Holiday, ReviewPolicy
@@ -15,8 +16,8 @@ class HolidayAdmin(SimpleHistoryAdmin):
 class ReviewPolicyAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "owner_review_days", "office_review_days", "max_validity_days"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return not ReviewPolicy.objects.exists()
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: ReviewPolicy | None = None) -> bool:
         return False

@@ -1,15 +1,18 @@
 """Working-day arithmetic with the office's holiday calendar."""
 
 import datetime
+from collections.abc import Container
 
 from workdays.models import Holiday
 
 
-def holidays_between(start, end):
+def holidays_between(start: datetime.date, end: datetime.date) -> set[datetime.date]:
     return set(Holiday.objects.filter(date__gt=start, date__lte=end).values_list("date", flat=True))
 
 
-def add_working_days(start, days, holidays=None):
+def add_working_days(
+    start: datetime.date, days: int, holidays: Container[datetime.date] | None = None
+) -> datetime.date:
     """The date ``days`` working days after ``start`` (weekends and holidays skipped)."""
     if holidays is None:
         # Enough calendar room for ``days`` working days plus a long holiday season.
@@ -22,7 +25,9 @@ def add_working_days(start, days, holidays=None):
     return current
 
 
-def working_days_between(start, end, holidays=None):
+def working_days_between(
+    start: datetime.date, end: datetime.date, holidays: Container[datetime.date] | None = None
+) -> int:
     """Working days after ``start`` up to and including ``end`` (0 if ``end <= start``)."""
     if end <= start:
         return 0

@@ -24,11 +24,11 @@ class ReviewPolicy(models.Model):
         verbose_name = _("review policy")
         verbose_name_plural = _("review policy")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(_("Review policy"))
 
     @classmethod
-    def current(cls):
+    def current(cls) -> "ReviewPolicy":
         policy, _created = cls.objects.get_or_create(pk=1)
         return policy
 
@@ -45,5 +45,5 @@ class Holiday(models.Model):
         verbose_name = _("holiday")
         verbose_name_plural = _("holiday calendar")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.name}"

@@ -24,5 +24,5 @@ class TimelineStep(models.Model):
     class Meta:
         abstract = True
 
-    def __str__(self):
-        return f"{self.action}: {self.from_state} → {self.to_state}"
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state} → {self.to_state}"  # type: ignore[attr-defined]

@@ -1,6 +1,5 @@
-"""Disputes and end-of-use attestations over REST. Each endpoint fetches what the caller may see
-(404 otherwise) and calls exactly one service; the services decide who may act (403) and when
-(409)."""
+"""Disputes over REST. Each endpoint fetches what the caller may see (404 otherwise) and calls
+exactly one service; the services decide who may act (403) and when (409)."""
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
@@ -21,7 +20,7 @@ from governance.serializers.disputes import (
     SettleSerializer,
     StatementSerializer,
 )
-from governance.services import disputes
+from governance.services import decisions, disputes
 
 
 def disputes_for_api(user, *, detailed=True):
@@ -95,7 +94,7 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def settle(self, request, pk=None):
         dispute = self.get_object()
         data = self._input(SettleSerializer).validated_data
-        return self._answer(disputes.dispute_settle(actor=request.user, dispute=dispute, **data))
+        return self._answer(decisions.dispute_settle(actor=request.user, dispute=dispute, **data))
 
     @_transition(
         ReasonSerializer,
@@ -119,7 +118,7 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def decide(self, request, pk=None):
         dispute = self.get_object()
         data = self._input(DecisionSerializer).validated_data
-        return self._answer(disputes.dispute_decide(actor=request.user, dispute=dispute, **data))
+        return self._answer(decisions.dispute_decide(actor=request.user, dispute=dispute, **data))
 
     @_transition(
         FinalDecisionSerializer,
@@ -130,7 +129,7 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         dispute = self.get_object()
         data = self._input(FinalDecisionSerializer).validated_data
         return self._answer(
-            disputes.dispute_record_final(actor=request.user, dispute=dispute, **data)
+            decisions.dispute_record_final(actor=request.user, dispute=dispute, **data)
         )
 
     @_transition(ReasonSerializer, "Withdraw before a decision (the raising department).")

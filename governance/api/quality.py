@@ -2,9 +2,11 @@
 (404 otherwise) and calls exactly one service; the services decide who may act (403) and when
 (409). Register in the API router as ``quality-reports`` and ``demands``."""
 
+from typing import Any
+
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -27,7 +29,7 @@ def _steps(model):
 
 class _WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     parser_classes = [JSONParser]
-    detail_serializer_class = None
+    detail_serializer_class: type[serializers.Serializer[Any]]  # the answer to every step
 
     def _answer(self, obj, code=status.HTTP_200_OK):
         fresh = self.get_queryset().get(pk=obj.pk)

@@ -1,5 +1,5 @@
-"""API shapes for disputes and end-of-use attestations. Serializers parse and present; the
-services in ``rights.disputes`` and ``rights.attestations`` decide."""
+"""API shapes for disputes. Serializers parse and present; the services in
+``governance.services.disputes`` and ``governance.services.decisions`` decide."""
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -21,6 +21,9 @@ from sharing.models import Delivery
 class DisputeStepSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
     department = serializers.CharField(source="department.code", read_only=True, allow_null=True)
+    text = serializers.CharField(
+        source="reason", read_only=True, label=gettext_lazy("Statement or reason")
+    )
     has_evidence = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,3 +1,7 @@
+"""Freshness: a published resource whose newest release is older than its update cycle is
+flagged stale (one history row, one ledger entry, its stewards told once per stale period) and
+cleared once a new release arrives or it leaves the cycle."""
+
 import datetime
 
 from django.db import transaction
@@ -7,16 +11,15 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Resource
 from departments.models import Membership
-from governance.models import (
-    ResourceFreshness,
-)
-from governance.services.quality import _users
+from departments.selectors import members_with_roles
+from governance.models import ResourceFreshness
+from ledger.models import LedgerEntry
 from ledger.services import ledger_append
 from notifications.services import notify
 
 # How old the newest release may be before a published resource is flagged stale. Real-time and
 # irregular resources have no cycle to miss.
-CYCLE_DAYS = {
+CYCLE_DAYS: dict[str, int] = {
     Resource.UpdateCycle.DAILY: 1,
     Resource.UpdateCycle.WEEKLY: 7,
     Resource.UpdateCycle.MONTHLY: 31,
@@ -25,7 +28,9 @@ CYCLE_DAYS = {
 }
 
 
-def _freshness_ledger(resource, stale, newest, days):
+def _freshness_ledger(
+    resource: Resource, stale: bool, newest: datetime.datetime | None, days: int | None
+) -> LedgerEntry:
     return ledger_append(
         event="resource.stale" if stale else "resource.fresh",
         departments=[resource.owner_department, resource.management_right_holder],
@@ -38,7 +43,18 @@ def _freshness_ledger(resource, stale, newest, days):
     )
 
 
-def resources_flag_stale(*, now=None):
+def _stale_basis(
+    resource: Resource, newest: datetime.datetime | None, days: int | None, now: datetime.datetime
+) -> datetime.datetime | None:
+    """When the published resource is older than its cycle, the moment its age counts from (its
+    newest release or, with none yet, its publication); None while it is fresh."""
+    basis = newest or resource.published_at
+    if resource.status != Resource.Status.PUBLISHED or days is None or basis is None:
+        return None
+    return basis if now - basis > datetime.timedelta(days=days) else None
+
+
+def resources_flag_stale(*, now: datetime.datetime | None = None) -> tuple[int, int]:
     """Flag published resources whose newest release (or, with none yet, their publication) is
     older than their update cycle, and clear the flag once a new release arrives or the resource
     leaves the cycle. Each change is one history row and one ledger entry; the stewards are told
@@ -53,13 +69,8 @@ def resources_flag_stale(*, now=None):
     flagged = cleared = 0
     for resource in candidates:
         days = CYCLE_DAYS.get(resource.update_cycle)
-        basis = resource.newest or resource.published_at
-        stale = (
-            resource.status == Resource.Status.PUBLISHED
-            and days is not None
-            and basis is not None
-            and now - basis > datetime.timedelta(days=days)
-        )
+        basis = _stale_basis(resource, resource.newest, days, now)
+        stale = basis is not None
         with transaction.atomic():
             freshness, _created = ResourceFreshness.objects.select_for_update().get_or_create(
                 resource=resource
@@ -74,10 +85,10 @@ def resources_flag_stale(*, now=None):
             freshness.stale_since = now if stale else None
             freshness.newest_release_at = resource.newest
             freshness.checked_at = now
-            freshness._change_reason = "stale" if stale else "fresh"
+            freshness._change_reason = "stale" if stale else "fresh"  # type: ignore[attr-defined]
             freshness.save()
             _freshness_ledger(resource, stale, resource.newest, days)
-            if stale:
+            if basis is not None:
                 flagged += 1
                 _tell_stale(resource, basis, days)
             else:
@@ -85,7 +96,7 @@ def resources_flag_stale(*, now=None):
     return flagged, cleared
 
 
-def _tell_stale(resource, basis, days):
+def _tell_stale(resource: Resource, basis: datetime.datetime, days: int | None) -> None:
     values = {
         "res": resource.title,
         "cycle": resource.get_update_cycle_display().lower(),
@@ -93,14 +104,14 @@ def _tell_stale(resource, basis, days):
         "n": days,
     }
     notify(
-        recipients=_users([resource.owner_department_id], [Membership.Role.STEWARD]),
+        recipients=members_with_roles([resource.owner_department_id], [Membership.Role.STEWARD]),
         subject=_("%(res)s is out of date") % values,
         body=_(
             "%(res)s is updated %(cycle)s, but its newest release dates from %(date)s (more than "
             "%(n)d days ago). Upload a new release."
         )
         % values,
-        url=f"/catalog/{resource.pk}/",
+        url=resource.get_absolute_url(),
         # Once per stale period: a new release (or first publication) starts a new one.
         key=f"resource:{resource.pk}:stale:{basis.isoformat()}",
     )

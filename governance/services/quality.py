@@ -1,35 +1,42 @@
-"""The governance loop's write paths: quality reports, freshness and the demand list.
+"""Quality reports: a grantee (or the office) reports a problem with a resource's data, the owner
+acknowledges, answers or resolves it, and the reporter confirms or reopens.
 
-One function per transition (see STYLE.md and access_requests/services.py): lock the row, check
-who may act (PermissionDenied, API 403) and the transition table (IllegalTransition, API 409),
-change the row with history, write a timeline step and exactly one ledger entry in the same
-transaction, and notify after commit. A refused step changes nothing.
+Every transition goes through ``QUALITY_REPORTS`` (workflow/engine.py): lock the row, check who
+may act (PermissionDenied, API 403) and the transition table (IllegalTransition, API 409), change
+the row with history, write a timeline step and exactly one ledger entry in the same transaction,
+and notify after commit. A refused step changes nothing.
 
 Deadlines are in working days (weekends and the office's holiday calendar skipped):
-``QUALITY_REPORT_DAYS`` for the owner to answer or resolve a report (again after a reopen),
-``DEMAND_ANSWER_DAYS`` for the department a demand is routed to.
+``QUALITY_REPORT_DAYS`` for the owner to answer or resolve a report (again after a reopen).
 """
 
-from django.contrib.auth import get_user_model
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import Release, Resource
-from core.exceptions import IllegalTransition
+from catalog.selectors import latest_release
 from departments.models import Department, Membership
 from departments.permissions import (
     can_answer_quality_report,
     can_follow_up_quality_report,
     quality_reporter_department_ids,
 )
+from departments.selectors import members_with_roles, office_reviewers
 from governance.models import QualityReport, QualityReportStep
 from governance.permissions import department_may_report_quality
-from ledger.services import ledger_append, text_sha256
+from ledger.models import LedgerEntry
+from ledger.services import text_sha256
 from notifications.services import notify
 from workdays.deadlines import add_working_days
+from workflow.engine import Workflow, overdue_mark, require_reason
 
 QUALITY_REPORT_DAYS = 10  # working days for the owner to answer or resolve (and after a reopen)
 LINES_MAX = 50  # example lines per report: enough to show a pattern, not a copy of the data
@@ -46,130 +53,78 @@ QUALITY_TRANSITIONS = {
 }
 # States in which the owner owes an answer (a deadline runs).
 QUALITY_WAITING_FOR_OWNER = {R.OPEN, R.ACKNOWLEDGED}
-
-
-ACTION_PAST = {
+QUALITY_ACTION_PAST = {
     "acknowledge": gettext_lazy("acknowledged"),
     "answer": gettext_lazy("answered"),
     "resolve": gettext_lazy("resolved"),
     "confirm": gettext_lazy("confirmed"),
     "reopen": gettext_lazy("reopened"),
-    "route": gettext_lazy("routed"),
-    "decline": gettext_lazy("declined"),
-    "withdraw": gettext_lazy("withdrawn"),
-    "join": gettext_lazy("joined"),
 }
+QUALITY_REPORTS = Workflow(
+    model=QualityReport,
+    transitions=QUALITY_TRANSITIONS,
+    noun=gettext_lazy("quality report"),
+    past=QUALITY_ACTION_PAST,
+    step_model=QualityReportStep,
+    step_link="report",
+)
 
 
-# --- shared helpers -------------------------------------------------------------------------
-
-
-def _text(value):
+def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _require_reason(reason, what):
-    reason = _text(reason)
-    if not reason:
-        raise ValidationError({"reason": _("Give the reason for %(what)s.") % {"what": what}})
-    return reason
+# --- the engine's steps ---------------------------------------------------------------------
 
 
-def _users(department_ids, roles):
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department_id__in=list(department_ids),
-            memberships__role__in=roles,
-            is_active=True,
-        )
-        .distinct()
-    )
-
-
-def _office_reviewers():
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department__kind=Department.Kind.OFFICE,
-            memberships__role=Membership.Role.REVIEWER,
-            memberships__department__is_active=True,
-            is_active=True,
-        )
-        .distinct()
-    )
-
-
-def _check_state(obj, transitions, action, noun):
-    if obj.state not in transitions[action][0]:
-        raise IllegalTransition(
-            _("A %(noun)s that is %(state)s cannot be %(action)s.")
-            % {
-                "noun": noun,
-                "state": obj.get_state_display().lower(),
-                "action": ACTION_PAST[action],
-            }
-        )
-
-
-# --- quality reports ------------------------------------------------------------------------
-
-
-def _report_locked(report):
-    return (
-        QualityReport.objects.select_for_update(of=("self",))
-        .select_related(
+def _locked(report: QualityReport) -> QualityReport:
+    locked: QualityReport = QUALITY_REPORTS.lock(
+        report.pk,
+        related=(
             "resource__owner_department",
             "resource__management_right_holder",
             "reporting_department",
-        )
-        .get(pk=report.pk)
+        ),
     )
+    return locked
 
 
-def _report_step(report, action, from_state, to_state, actor, department, reason):
-    step = QualityReportStep.objects.create(
-        report=report,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        department=department,
-        reason=reason,
-    )
+def _record(report: QualityReport, step: QualityReportStep) -> LedgerEntry:
+    """The step's ledger entry: ids, department codes and hashes (the description when filed,
+    the reason otherwise), never free text."""
     resource = report.resource
-    hashes = {"reason_sha256": text_sha256(reason)} if reason else None
-    if action == "file":
+    filing = step.action == "file"
+    hashes: dict[str, str] | None
+    if filing:
         hashes = {"description_sha256": text_sha256(report.description)}
-    detail = {"from": from_state, "to": to_state}
-    if action == "file":
+    else:
+        hashes = {"reason_sha256": text_sha256(step.reason)} if step.reason else None
+    detail: dict[str, Any] = {"from": step.from_state, "to": step.to_state}
+    if filing:
         detail.update({"kind": report.kind, "item": report.item, "lines": len(report.lines)})
-    entry = ledger_append(
-        event=f"quality_report.{action}",
-        actor=actor,
+    release = report.resolution_release_id if step.action == "resolve" else report.release_id
+    return QUALITY_REPORTS.record(
+        step,
+        event=f"quality_report.{step.action}",
         departments=[
             report.reporting_department,
             resource.owner_department,
             resource.management_right_holder,
-            department,
+            step.department,
         ],
-        subject={
-            "quality_report": report.pk,
-            "resource": resource.pk,
-            "release": report.resolution_release_id if action == "resolve" else report.release_id,
-        },
+        subject={"quality_report": report.pk, "resource": resource.pk, "release": release},
         hashes=hashes,
         detail=detail,
     )
-    step.ledger_index = entry.index
-    step.save(update_fields=["ledger_index"])
-    return step
 
 
-def _report_move(report, action, actor, department, reason=""):
-    _check_state(report, QUALITY_TRANSITIONS, action, _("quality report"))
-    from_state, to_state = report.state, QUALITY_TRANSITIONS[action][1]
-    report.state = to_state
+def _move(
+    report: QualityReport, action: str, actor: Any, department: Department, reason: str = ""
+) -> QualityReportStep:
+    """One step through the engine and its ledger entry. The owner's deadline runs while it owes
+    an answer; a reopen restarts it."""
+    from_state = report.state
+    to_state = QUALITY_REPORTS.target(action, from_state)
     if to_state in QUALITY_WAITING_FOR_OWNER:
         if from_state not in QUALITY_WAITING_FOR_OWNER:  # a reopen: the owner's clock restarts
             report.due_date = add_working_days(timezone.localdate(), QUALITY_REPORT_DAYS)
@@ -178,38 +133,41 @@ def _report_move(report, action, actor, department, reason=""):
         report.due_date = None
         report.overdue_since = None
     report.closed_at = timezone.now() if to_state == R.CLOSED else None
-    report._history_user = actor
-    report._change_reason = f"{action}: {reason}"[:100] if reason else action
-    report.save()
-    return _report_step(report, action, from_state, to_state, actor, department, reason)
+    step: QualityReportStep = QUALITY_REPORTS.move(
+        report, action, actor=actor, department=department, reason=reason
+    )
+    _record(report, step)
+    return step
 
 
-def _report_url(report):
-    return f"/governance/quality/{report.pk}/"
+# --- who is told ----------------------------------------------------------------------------
 
 
-def _tell_report(users, report, subject, body=""):
+def _tell(users: Iterable[Any], report: QualityReport, subject: str, body: str = "") -> None:
     values = {"id": report.pk, "res": report.resource.title}
     notify(
         recipients=users,
         subject=subject % values,
         body=body or subject % values,
-        url=_report_url(report),
+        url=report.get_absolute_url(),
     )
 
 
-def _owner_stewards(report):
-    return _users([report.resource.owner_department_id], [Membership.Role.STEWARD])
+def _owner_stewards(report: QualityReport) -> QuerySet[Any]:
+    return members_with_roles([report.resource.owner_department_id], [Membership.Role.STEWARD])
 
 
-def _reporters(report):
+def _reporters(report: QualityReport) -> QuerySet[Any]:
     roles = [Membership.Role.REQUESTER, Membership.Role.STEWARD]
     if report.reporting_department.kind == Department.Kind.OFFICE:
         roles.append(Membership.Role.REVIEWER)
-    return _users([report.reporting_department_id], roles)
+    return members_with_roles([report.reporting_department_id], roles)
 
 
-def _clean_lines(lines, release):
+# --- filing ---------------------------------------------------------------------------------
+
+
+def _clean_lines(lines: Iterable[Any] | None, release: Release | None) -> list[int]:
     """Sorted distinct line numbers of data rows (the header is line 1) within the release."""
     if lines is None:
         return []
@@ -241,11 +199,11 @@ def _clean_lines(lines, release):
     return numbers
 
 
-@transaction.atomic
-def quality_report_file(*, actor, department, resource, kind, description, item="", lines=None):
-    """A report on ``resource`` by ``department`` (a grantee whose grant has not ended, or the
-    office). It concerns the newest release at the time of filing; the owner's stewards are told
-    and have ``QUALITY_REPORT_DAYS`` working days to answer or resolve it."""
+def _check_filing(
+    actor: Any, department: Department, resource: Resource, kind: str, description: str, item: str
+) -> None:
+    """Who may report on the resource, and what a report must say (PermissionDenied or
+    ValidationError; nothing is written)."""
     if department.pk not in quality_reporter_department_ids(actor):
         raise PermissionDenied(
             _("Only a requester or data steward of %(dept)s can report for it.")
@@ -264,10 +222,8 @@ def quality_report_file(*, actor, department, resource, kind, description, item=
     errors = {}
     if kind not in QualityReport.Kind.values:
         errors["kind"] = _("Choose the kind of problem.")
-    description = _text(description)
     if not description:
         errors["description"] = _("Describe the problem: what is wrong, and what you expected.")
-    item = _text(item)
     if item and not resource.data_items.filter(name=item).exists():
         errors["item"] = _("%(title)s has no data item %(name)s.") % {
             "title": resource.title,
@@ -275,7 +231,25 @@ def quality_report_file(*, actor, department, resource, kind, description, item=
         }
     if errors:
         raise ValidationError(errors)
-    release = Release.objects.filter(resource=resource).order_by("-sequence").first()
+
+
+@transaction.atomic
+def quality_report_file(
+    *,
+    actor: Any,
+    department: Department,
+    resource: Resource,
+    kind: str,
+    description: str,
+    item: str = "",
+    lines: Iterable[Any] | None = None,
+) -> QualityReport:
+    """A report on ``resource`` by ``department`` (a grantee whose grant has not ended, or the
+    office). It concerns the newest release at the time of filing; the owner's stewards are told
+    and have ``QUALITY_REPORT_DAYS`` working days to answer or resolve it."""
+    description, item = _text(description), _text(item)
+    _check_filing(actor, department, resource, kind, description, item)
+    release = latest_release(resource)
     report = QualityReport(
         resource=resource,
         reporting_department=department,
@@ -287,11 +261,12 @@ def quality_report_file(*, actor, department, resource, kind, description, item=
         description=description,
         due_date=add_working_days(timezone.localdate(), QUALITY_REPORT_DAYS),
     )
-    report._history_user = actor
-    report._change_reason = "file"
+    report._history_user = actor  # type: ignore[attr-defined]
+    report._change_reason = "file"  # type: ignore[attr-defined]
     report.save()
-    _report_step(report, "file", R.OPEN, R.OPEN, actor, department, "")
-    _tell_report(
+    step = QUALITY_REPORTS.step(report, "file", R.OPEN, R.OPEN, actor=actor, department=department)
+    _record(report, step)
+    _tell(
         _owner_stewards(report),
         report,
         _("Quality report #%(id)d on %(res)s"),
@@ -306,7 +281,10 @@ def quality_report_file(*, actor, department, resource, kind, description, item=
     return report
 
 
-def _owner_acting(actor, report):
+# --- the owner's and the reporter's steps ---------------------------------------------------
+
+
+def _owner_acting(actor: Any, report: QualityReport) -> Department:
     if not can_answer_quality_report(actor, report):
         raise PermissionDenied(
             _("Only a data steward of %(dept)s, the owner, can answer this report.")
@@ -315,7 +293,7 @@ def _owner_acting(actor, report):
     return report.resource.owner_department
 
 
-def _reporter_acting(actor, report):
+def _reporter_acting(actor: Any, report: QualityReport) -> Department:
     if not can_follow_up_quality_report(actor, report):
         raise PermissionDenied(
             _("Only %(dept)s, which filed this report, can confirm or reopen it.")
@@ -325,126 +303,112 @@ def _reporter_acting(actor, report):
 
 
 @transaction.atomic
-def quality_report_acknowledge(*, actor, report, reason=""):
+def quality_report_acknowledge(
+    *, actor: Any, report: QualityReport, reason: str | None = ""
+) -> QualityReport:
     """Open → acknowledged: the owner has seen the report and is on it (deadline unchanged)."""
-    report = _report_locked(report)
+    report = _locked(report)
     department = _owner_acting(actor, report)
-    _report_move(report, "acknowledge", actor, department, _text(reason))
-    _tell_report(_reporters(report), report, _("Quality report #%(id)d was acknowledged"))
+    _move(report, "acknowledge", actor, department, _text(reason))
+    _tell(_reporters(report), report, _("Quality report #%(id)d was acknowledged"))
     return report
 
 
 @transaction.atomic
-def quality_report_answer(*, actor, report, reason):
+def quality_report_answer(
+    *, actor: Any, report: QualityReport, reason: str | None
+) -> QualityReport:
     """Open/acknowledged → answered: the owner explains (for example the value is right)
     without a correction; the reporter confirms or reopens."""
-    reason = _require_reason(reason, _("the answer"))
-    report = _report_locked(report)
+    reason = require_reason(reason, _("the answer"))
+    report = _locked(report)
     department = _owner_acting(actor, report)
     report.answer = reason
-    _report_move(report, "answer", actor, department, reason)
-    _tell_report(_reporters(report), report, _("Quality report #%(id)d was answered"), reason)
+    _move(report, "answer", actor, department, reason)
+    _tell(_reporters(report), report, _("Quality report #%(id)d was answered"), reason)
     return report
 
 
+def _check_correcting_release(report: QualityReport, release: Release) -> None:
+    if release.resource_id != report.resource_id:
+        raise ValidationError(
+            {"release": _("The correcting release must be a release of this resource.")}
+        )
+    if report.release is not None and release.sequence <= report.release.sequence:
+        raise ValidationError(
+            {
+                "release": _("The report concerns release %(n)d; name a newer release.")
+                % {"n": report.release.sequence}
+            }
+        )
+
+
 @transaction.atomic
-def quality_report_resolve(*, actor, report, reason, release=None):
+def quality_report_resolve(
+    *, actor: Any, report: QualityReport, reason: str | None, release: Release | None = None
+) -> QualityReport:
     """→ resolved: the owner corrected the data, optionally naming the correcting release (a
     release of the resource newer than the one reported on); the reporter confirms or reopens."""
-    reason = _require_reason(reason, _("the resolution"))
-    report = _report_locked(report)
+    reason = require_reason(reason, _("the resolution"))
+    report = _locked(report)
     department = _owner_acting(actor, report)
-    _check_state(report, QUALITY_TRANSITIONS, "resolve", _("quality report"))
+    QUALITY_REPORTS.check(report, "resolve")
     if release is not None:
-        if release.resource_id != report.resource_id:
-            raise ValidationError(
-                {"release": _("The correcting release must be a release of this resource.")}
-            )
-        if report.release is not None and release.sequence <= report.release.sequence:
-            raise ValidationError(
-                {
-                    "release": _("The report concerns release %(n)d; name a newer release.")
-                    % {"n": report.release.sequence}
-                }
-            )
+        _check_correcting_release(report, release)
     report.answer = reason
     report.resolution_release = release
-    _report_move(report, "resolve", actor, department, reason)
+    _move(report, "resolve", actor, department, reason)
     body = reason
     if release is not None:
         body = _("%(reason)s\nCorrected in release %(n)d.") % {
             "reason": reason,
             "n": release.sequence,
         }
-    _tell_report(_reporters(report), report, _("Quality report #%(id)d was resolved"), body)
+    _tell(_reporters(report), report, _("Quality report #%(id)d was resolved"), body)
     return report
 
 
 @transaction.atomic
-def quality_report_confirm(*, actor, report, reason=""):
+def quality_report_confirm(
+    *, actor: Any, report: QualityReport, reason: str | None = ""
+) -> QualityReport:
     """Answered/resolved → closed, by the reporting department."""
-    report = _report_locked(report)
+    report = _locked(report)
     department = _reporter_acting(actor, report)
-    _report_move(report, "confirm", actor, department, _text(reason))
-    _tell_report(_owner_stewards(report), report, _("Quality report #%(id)d was closed"))
+    _move(report, "confirm", actor, department, _text(reason))
+    _tell(_owner_stewards(report), report, _("Quality report #%(id)d was closed"))
     return report
 
 
 @transaction.atomic
-def quality_report_reopen(*, actor, report, reason):
+def quality_report_reopen(
+    *, actor: Any, report: QualityReport, reason: str | None
+) -> QualityReport:
     """Answered/resolved → open, by the reporting department (reason required); the owner has a
     new deadline of ``QUALITY_REPORT_DAYS`` working days."""
-    reason = _require_reason(reason, _("reopening the report"))
-    report = _report_locked(report)
+    reason = require_reason(reason, _("reopening the report"))
+    report = _locked(report)
     department = _reporter_acting(actor, report)
-    _report_move(report, "reopen", actor, department, reason)
-    _tell_report(_owner_stewards(report), report, _("Quality report #%(id)d was reopened"), reason)
+    _move(report, "reopen", actor, department, reason)
+    _tell(_owner_stewards(report), report, _("Quality report #%(id)d was reopened"), reason)
     return report
 
 
-def _mark_overdue(model, states, *, today, recipients, subject, url):
-    """Flag rows in ``states`` past their due date once (conditional UPDATE) and tell
-    ``recipients(row)`` once per row and due date."""
-    late = model.objects.filter(
-        state__in=states, due_date__lt=today, overdue_since__isnull=True
-    ).order_by("id")
-    flagged = 0
-    for row in late:
-        with transaction.atomic():
-            updated = model.objects.filter(
-                pk=row.pk, state=row.state, due_date=row.due_date, overdue_since__isnull=True
-            ).update(overdue_since=timezone.now())
-            if not updated:
-                continue
-            text = subject % {"id": row.pk, "due": row.due_date}
-            notify(
-                recipients=recipients(row),
-                subject=text,
-                body=text,
-                url=url(row),
-                key=f"{model._meta.model_name}:{row.pk}:overdue:{row.due_date}",
-            )
-            flagged += 1
-    return flagged
-
-
-def quality_reports_mark_overdue(*, today=None):
+def quality_reports_mark_overdue(*, today: datetime.date | None = None) -> int:
     """Flag reports the owner has not answered by their due date; tell its stewards and the
     office once per report and deadline."""
-    return _mark_overdue(
-        QualityReport,
-        QUALITY_WAITING_FOR_OWNER,
-        today=today or timezone.localdate(),
-        recipients=lambda report: (
-            list(_users([report.resource.owner_department_id], [Membership.Role.STEWARD]))
-            + list(_office_reviewers())
+    late = QualityReport.objects.filter(
+        state__in=QUALITY_WAITING_FOR_OWNER,
+        due_date__lt=today or timezone.localdate(),
+        overdue_since__isnull=True,
+    ).select_related("resource")
+    return overdue_mark(
+        late,
+        recipients=lambda report: [*_owner_stewards(report), *office_reviewers()],
+        subject=lambda report: (
+            _("Quality report #%(id)d is overdue (due %(due)s)")
+            % {"id": report.pk, "due": report.due_date}
         ),
-        subject=_("Quality report #%(id)d is overdue (due %(due)s)"),
-        url=_report_url,
+        url=lambda report: report.get_absolute_url(),
+        key=lambda report: f"qualityreport:{report.pk}:overdue:{report.due_date}",
     )
-
-
-# --- freshness ------------------------------------------------------------------------------
-
-
-# --- the demand list ------------------------------------------------------------------------

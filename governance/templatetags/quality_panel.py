@@ -4,6 +4,8 @@ A tag rather than view context, so the catalog view stays as it is: the panel re
 the governance selectors and the permission rules.
 """
 
+from typing import Any
+
 from django import template
 
 from catalog.models import Resource
@@ -16,7 +18,9 @@ register = template.Library()
 
 
 @register.inclusion_tag("governance/_quality_panel.html", takes_context=True)
-def quality_panel(context, resource):
+def quality_panel(context: template.Context, resource: Resource) -> dict[str, Any]:
+    """The freshness flag, the number of open reports (``selectors.QUALITY_OPEN_STATES``, the
+    scoreboard's rule too) for everyone, and the open reports the user may see."""
     user = context["request"].user
     can_report = resource.status == Resource.Status.PUBLISHED and any(
         department_may_report_quality(department, resource)

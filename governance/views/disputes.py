@@ -28,7 +28,8 @@ from governance.forms import (
     StatementForm,
 )
 from governance.models import Dispute
-from governance.services import disputes
+from governance.services import decisions, disputes
+from governance.services.subjects import disputed_quality_report
 from rights.selectors import grant_for_user, grants_visible_to
 from sharing.models import Delivery
 
@@ -49,12 +50,12 @@ STEP_LABELS = {
 # action: (form class or None, service, message once done)
 STEPS = {
     "statement": (StatementForm, disputes.dispute_statement, gettext_lazy("Statement added.")),
-    "settle": (SettleForm, disputes.dispute_settle, gettext_lazy("The dispute is settled.")),
+    "settle": (SettleForm, decisions.dispute_settle, gettext_lazy("The dispute is settled.")),
     "escalate": (None, disputes.dispute_escalate, gettext_lazy("The dispute is escalated.")),
-    "decide": (DecisionForm, disputes.dispute_decide, gettext_lazy("The decision is recorded.")),
+    "decide": (DecisionForm, decisions.dispute_decide, gettext_lazy("The decision is recorded.")),
     "record_final": (
         FinalDecisionForm,
-        disputes.dispute_record_final,
+        decisions.dispute_record_final,
         gettext_lazy("The final decision is recorded."),
     ),
     "withdraw": (None, disputes.dispute_withdraw, gettext_lazy("The dispute is withdrawn.")),
@@ -95,7 +96,7 @@ def _subject_from_query(request):
         return K.DELIVERY, {"delivery": get_object_or_404(visible.select_related("grant"), pk=pk)}
     if key == "request":
         return K.REFUSAL, {"refusal": request_for_user(user, pk)}
-    disputes.quality_report_parties(pk)  # exists (or a 400 message); parties are checked later
+    disputed_quality_report(pk)  # exists (or a 400 message); parties are checked later
     return K.QUALITY_REPORT, {"quality_report_id": pk}
 
 
@@ -130,7 +131,7 @@ def dispute_create(request):
 
 def _available_actions(user, dispute):
     state = dispute.state
-    possible = {a for a, (sources, _to) in disputes.TRANSITIONS.items() if state in sources}
+    possible = disputes.DISPUTES.allowed_actions(dispute)
     actions = set()
     if can_act_as_dispute_party(user, dispute):
         actions |= possible & {"statement", "settle"}

@@ -73,13 +73,14 @@ class Migration(migrations.Migration):
             name='GrantEvent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=16, verbose_name='action')),
-                ('from_status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('revoked', 'Revoked'), ('expired', 'Expired')], max_length=16, verbose_name='from')),
-                ('to_status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('revoked', 'Revoked'), ('expired', 'Expired')], max_length=16, verbose_name='to')),
+                ('action', models.CharField(max_length=32, verbose_name='action')),
                 ('reason', models.TextField(blank=True, verbose_name='reason')),
                 ('at', models.DateTimeField(auto_now_add=True, verbose_name='when')),
                 ('ledger_index', models.BigIntegerField(blank=True, null=True, verbose_name='ledger entry')),
+                ('from_state', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('revoked', 'Revoked'), ('expired', 'Expired')], max_length=16, verbose_name='from')),
+                ('to_state', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('revoked', 'Revoked'), ('expired', 'Expired')], max_length=16, verbose_name='to')),
                 ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('department', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='departments.department')),
                 ('grant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='rights.grant')),
             ],
             options={

@@ -1,8 +1,9 @@
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ledger import keys
 from ledger.models import LedgerCheckpoint, LedgerEntry
@@ -14,10 +15,10 @@ class Command(BaseCommand):
         "checkpoints/<size> (signed notes) and key.txt (the verifier key)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directory")
 
-    def handle(self, *args, directory, **options):
+    def handle(self, *args: Any, directory: str, **options: Any) -> None:
         target = Path(directory)
         if target.exists() and any(target.iterdir()):
             raise CommandError(f"{directory} is not empty.")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger.verification import ledger_verify
@@ -8,7 +10,7 @@ class Command(BaseCommand):
         "Recompute the ledger from its entries, check every checkpoint, name the first bad index."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         report = ledger_verify()
         for problem in report.problems:
             self.stderr.write(problem)

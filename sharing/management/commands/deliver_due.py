@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from sharing.deliveries import deliveries_dispatch, delivery_build
 
@@ -9,12 +11,12 @@ class Command(BaseCommand):
         "(catching up missed ones) and enqueue them; with --now, build them in this process."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--now", action="store_true", help="build the deliveries here instead of in a worker"
         )
 
-    def handle(self, *args, now, **options):
+    def handle(self, *args: Any, now: bool, **options: Any) -> None:
         created = deliveries_dispatch()
         for delivery in created:
             late = " (caught up)" if delivery.caught_up else ""
