@@ -1,22 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 from django.contrib import admin
-from django.db.models import F
+from django.db.models import F, Model, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from access_requests import services
-from access_requests.models import Holiday, Request, RequestItem, RequestStep, ReviewPolicy
-from govshare.admin_actions import ReasonForm, ServiceOnlyAdminMixin, service_action
+from access_requests.models import Request, RequestItem, RequestStep
+from core.admin_actions import ReasonForm, ServiceOnlyAdminMixin, service_action
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
 
 
 class OverdueFilter(admin.SimpleListFilter):
     title = _("overdue")
     parameter_name = "overdue"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, _StrOrPromise]]:
         return [("yes", _("Overdue")), ("no", _("On time"))]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Request]) -> QuerySet[Request]:
         if self.value() == "yes":
             return queryset.filter(overdue_since__isnull=False)
         if self.value() == "no":
@@ -28,9 +39,9 @@ class RequestItemInline(admin.TabularInline):
     model = RequestItem
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["name", "reason", "approved"]
+    fields = readonly_fields = ("name", "reason", "approved")
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -38,7 +49,7 @@ class RequestStepInline(admin.TabularInline):
     model = RequestStep
     extra = 0
     can_delete = False
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "at",
         "action",
         "from_state",
@@ -46,9 +57,9 @@ class RequestStepInline(admin.TabularInline):
         "actor",
         "department",
         "reason",
-    ]
+    )
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -66,17 +77,18 @@ class ApproveForm(ReasonForm):
     )
     max_calls_per_day = forms.IntegerField(label=_("Calls per day"), min_value=1, required=False)
 
-    def __init__(self, *args, objects, **kwargs):
+    def __init__(self, *args: Any, objects: Iterable[Request], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = False
-        common = None
+        common: list[str] | None = None
         for request in objects:
             names = list(request.items.values_list("name", flat=True))
             common = names if common is None else [n for n in common if n in names]
-        self.fields["fields_to_approve"].choices = [(n, n) for n in common or []]
+        field = cast(forms.MultipleChoiceField, self.fields["fields_to_approve"])
+        field.choices = [(n, n) for n in common or []]
 
 
-def _approve(user, obj, data):
+def _approve(user: Any, obj: Request, data: dict[str, Any]) -> None:
     services.request_approve(
         actor=user,
         request=obj,
@@ -135,7 +147,7 @@ class RequestAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         ),
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Request]:
         # The office's queue: overdue first, then the earliest due date.
         return (
             super()
@@ -146,23 +158,5 @@ class RequestAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         )
 
     @admin.display(boolean=True, description=_("overdue"))
-    def is_overdue(self, obj):
+    def is_overdue(self, obj: Request) -> bool:
         return obj.overdue_since is not None
-
-
-@admin.register(Holiday)
-class HolidayAdmin(SimpleHistoryAdmin):
-    list_display = ["date", "name"]
-    date_hierarchy = "date"
-    search_fields = ["name"]
-
-
-@admin.register(ReviewPolicy)
-class ReviewPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "owner_review_days", "office_review_days", "max_validity_days"]
-
-    def has_add_permission(self, request):
-        return not ReviewPolicy.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False

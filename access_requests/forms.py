@@ -1,13 +1,17 @@
 """Web forms for the request workflow. They parse input; every rule lives in the services."""
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 from django import forms
 from django.core.validators import FileExtensionValidator
+from django.forms.boundfield import BoundField
 from django.utils.translation import gettext_lazy as _
 
-from access_requests.models import Frequency, LegalBasisKind
+from access_requests.models import Frequency, LegalBasisKind, Request
 from access_requests.services import REQUEST_FIELDS
-from catalog.models import Method
-from rights.models import Department
+from catalog.models import DataItem, Method, Resource
+from departments.models import Department
 
 DATE_INPUT = {"type": "date"}
 
@@ -62,7 +66,14 @@ class RequestForm(forms.Form):
         label=_("Valid until"), widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
     )
 
-    def __init__(self, *args, resource, departments=None, instance=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        resource: Resource,
+        departments: Sequence[Department] | None = None,
+        instance: Request | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.resource = resource
         self.data_items = list(resource.data_items.all())
@@ -71,13 +82,15 @@ class RequestForm(forms.Form):
             del self.fields["department"]
             self.fixed_department = departments[0] if departments else None
         else:
-            self.fields["department"].queryset = Department.objects.filter(
+            department = cast("forms.ModelChoiceField[Department]", self.fields["department"])
+            department.queryset = Department.objects.filter(
                 pk__in=[d.pk for d in departments]
             ).order_by("code")
         methods = resource.methods
-        self.fields["method"].choices = [("", "—")] + [(m, Method(m).label) for m in methods]
+        method = cast(forms.ChoiceField, self.fields["method"])
+        method.choices = [("", "—")] + [(m, Method(m).label) for m in methods]
         # A resource without methods (not shareable) still reaches the service, which says why.
-        self.fields["method"].required = bool(methods)
+        method.required = bool(methods)
         if Method.PERIODIC_COPY not in methods:
             del self.fields["frequency"]
         chosen = {}
@@ -95,46 +108,32 @@ class RequestForm(forms.Form):
                 initial=chosen.get(item.name, ""),
             )
 
-    def item_rows(self):
+    def item_rows(self) -> list[tuple[DataItem, BoundField, BoundField]]:
         """(data item, checkbox, reason input) for each item of the resource, in catalog order."""
         return [
             (item, self[f"item_{item.name}"], self[f"reason_{item.name}"])
             for item in self.data_items
         ]
 
-    def item_field_names(self):
+    def item_field_names(self) -> set[str]:
         return {f"{kind}_{item.name}" for item in self.data_items for kind in ("item", "reason")}
 
-    def department_choice(self):
+    def department_choice(self) -> Department | None:
         if "department" in self.fields:
             return self.cleaned_data["department"]
         return self.fixed_department
 
-    def service_data(self):
+    def service_data(self) -> dict[str, Any]:
         data = {f: self.cleaned_data.get(f) for f in REQUEST_FIELDS if f in self.fields}
         data.setdefault("frequency", "")
         return data
 
-    def items(self):
+    def items(self) -> list[dict[str, str]]:
         return [
             {"name": item.name, "reason": self.cleaned_data.get(f"reason_{item.name}", "")}
             for item in self.data_items
             if self.cleaned_data.get(f"item_{item.name}")
         ]
-
-
-class ReasonForm(forms.Form):
-    """The reason that goes with a workflow step; the service decides whether it is required."""
-
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
-    )
-
-    def __init__(self, *args, required=True, label=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reason"].required = required
-        if label:
-            self.fields["reason"].label = label
 
 
 class ApproveForm(forms.Form):
@@ -159,7 +158,8 @@ class ApproveForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, requested=(), **kwargs):
+    def __init__(self, *args: Any, requested: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["items"].choices = [(name, name) for name in requested]
+        items = cast(forms.MultipleChoiceField, self.fields["items"])
+        items.choices = [(name, name) for name in requested]
         self.initial.setdefault("items", list(requested))

@@ -1,57 +1,13 @@
 from django.conf import settings
-from django.core.validators import FileExtensionValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from audit.models import TimelineStep
 from catalog.models import Method, Resource
-from rights.models import Department
-
-
-class ReviewPolicy(models.Model):
-    """The office's settings for the workflow; one row, edited in admin."""
-
-    owner_review_days = models.PositiveSmallIntegerField(
-        _("owner review (working days)"), default=5, validators=[MinValueValidator(1)]
-    )
-    office_review_days = models.PositiveSmallIntegerField(
-        _("office review (working days)"), default=5, validators=[MinValueValidator(1)]
-    )
-    max_validity_days = models.PositiveIntegerField(
-        _("longest validity period of a grant (days)"),
-        default=366,
-        validators=[MinValueValidator(1)],
-    )
-    history = HistoricalRecords()
-
-    class Meta:
-        verbose_name = _("review policy")
-        verbose_name_plural = _("review policy")
-
-    def __str__(self):
-        return str(_("Review policy"))
-
-    @classmethod
-    def current(cls):
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
-
-
-class Holiday(models.Model):
-    """A non-working day; deadlines in working days skip these and weekends."""
-
-    date = models.DateField(_("date"), unique=True)
-    name = models.CharField(_("name"), max_length=120)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["date"]
-        verbose_name = _("holiday")
-        verbose_name_plural = _("holiday calendar")
-
-    def __str__(self):
-        return f"{self.date:%Y-%m-%d} {self.name}"
+from departments.models import Department
+from workflow.models import TimelineStep
 
 
 class LegalBasisKind(models.TextChoices):
@@ -125,11 +81,14 @@ class Request(models.Model):
         verbose_name = _("request")
         verbose_name_plural = _("requests")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.pk} {self.requesting_department.code} → {self.resource.identifier}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("access_requests:request_detail", args=[self.pk])
+
     @property
-    def legal_basis(self):
+    def legal_basis(self) -> dict[str, str]:
         return {
             "kind": self.legal_basis_kind,
             "citation": self.legal_basis_citation,
@@ -155,7 +114,7 @@ class RequestItem(models.Model):
         verbose_name = _("requested item")
         verbose_name_plural = _("requested items")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 

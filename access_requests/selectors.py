@@ -1,17 +1,21 @@
 """Reads for requests: permission-filtered querysets with their joins already chosen."""
 
-from django.db.models import F, Q
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 
-from access_requests.models import Request
-from rights.models import Membership
-from rights.permissions import (
+from access_requests.models import Request, RequestStep
+from departments.models import Membership
+from departments.permissions import (
     department_ids,
     department_ids_with_role,
     is_office_member,
     office_department_ids,
 )
 
+AnyUser = AbstractBaseUser | AnonymousUser
 _JOINS = (
     "requesting_department",
     "requested_by",
@@ -20,7 +24,7 @@ _JOINS = (
 )
 
 
-def requests_visible_to(user):
+def requests_visible_to(user: AnyUser) -> QuerySet[Request]:
     """The filing department sees its requests; the owner, the management-right holder and the
     office see them once submitted. Nobody else sees a request at all."""
     mine = department_ids(user)
@@ -34,11 +38,11 @@ def requests_visible_to(user):
     return Request.objects.filter(visible).select_related(*_JOINS)
 
 
-def request_for_user(user, pk):
+def request_for_user(user: AnyUser, pk: int) -> Request:
     return get_object_or_404(requests_visible_to(user), pk=pk)
 
 
-def department_requests(user):
+def department_requests(user: AnyUser) -> QuerySet[Request]:
     """'My department's requests': those filed by the user's departments, newest first."""
     return (
         Request.objects.filter(requesting_department_id__in=department_ids(user))
@@ -47,7 +51,7 @@ def department_requests(user):
     )
 
 
-def review_queue(user):
+def review_queue(user: AnyUser) -> QuerySet[Request]:
     """What waits for the user: owner reviews for their stewarded departments, decisions for the
     management-right holders they review for, overdue first, then by due date."""
     stewards = department_ids_with_role(user, Membership.Role.STEWARD)
@@ -73,5 +77,20 @@ def review_queue(user):
     )
 
 
-def timeline(request):
+def timeline(request: Request) -> QuerySet[RequestStep]:
     return request.steps.select_related("actor", "department").order_by("at", "id")
+
+
+STEP_LABELS = {
+    "create": gettext_lazy("Created"),
+    "edit": gettext_lazy("Changed"),
+    "submit": gettext_lazy("Submitted"),
+    "route_to_owner": gettext_lazy("Sent to the owner for review"),
+    "route_to_office": gettext_lazy("Sent for decision"),
+    "endorse": gettext_lazy("Endorsed by the owner"),
+    "return": gettext_lazy("Returned for changes"),
+    "reject": gettext_lazy("Rejected"),
+    "approve": gettext_lazy("Approved"),
+    "withdraw": gettext_lazy("Withdrawn"),
+    "appeal": gettext_lazy("Appealed"),
+}

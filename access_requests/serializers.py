@@ -1,6 +1,9 @@
 """API shapes for requests. Serializers parse and present; the workflow services decide."""
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
@@ -9,8 +12,8 @@ from rest_framework import serializers
 from access_requests.models import Frequency, LegalBasisKind, Request, RequestItem, RequestStep
 from catalog.models import Method, Resource
 from catalog.selectors import resources_visible_to
-from rights.models import Department, Membership
-from rights.permissions import department_ids_with_role
+from departments.models import Department, Membership
+from departments.permissions import department_ids_with_role
 
 # --- presenting -----------------------------------------------------------------------------
 
@@ -46,8 +49,9 @@ class RequestSerializer(serializers.ModelSerializer):
         source="requesting_department.code", read_only=True
     )
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
-    # Not ``get_fields``: that name is the serializer's own hook.
-    fields = serializers.SerializerMethodField(method_name="requested_names")
+    # Not ``get_fields``: that name is the serializer's own hook. The stubs type ``fields`` as the
+    # serializer's field mapping; here it is the API's name for the requested items.
+    fields = serializers.SerializerMethodField(method_name="requested_names")  # type: ignore[assignment]
     items = RequestItemSerializer(many=True, read_only=True)
     legal_basis = LegalBasisSerializer(read_only=True)
     overdue = serializers.SerializerMethodField()
@@ -80,10 +84,10 @@ class RequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def requested_names(self, obj):
+    def requested_names(self, obj: Request) -> list[str]:
         return [item.name for item in obj.items.all()]
 
-    def get_overdue(self, obj) -> bool:
+    def get_overdue(self, obj: Request) -> bool:
         # The flag the deadline job sets (requests_mark_overdue); the API does not re-judge it.
         return obj.overdue_since is not None
 
@@ -130,7 +134,7 @@ class RequestedItemField(serializers.Field):
     }
     limits = {"name": 63, "reason": 500}  # the RequestItem columns
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dict[str, str]:
         if isinstance(data, str):
             data = {"name": data}
         if not isinstance(data, dict):
@@ -144,14 +148,14 @@ class RequestedItemField(serializers.Field):
                 self.fail(f"{key}_too_long", name=item["name"][:63], n=limit)
         return item
 
-    def to_representation(self, value):
+    def to_representation(self, value: Any) -> Any:
         return value
 
 
 class VisibleResourceField(serializers.PrimaryKeyRelatedField):
     """A resource id the caller can see in the catalog; any other id is 'does not exist'."""
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Resource]:
         return resources_visible_to(self.context["request"].user)
 
 
@@ -167,7 +171,8 @@ class RequestWriteSerializer(serializers.Serializer):
             "Filing department (code); defaults to your only requester department."
         ),
     )
-    fields = serializers.ListField(child=RequestedItemField(), allow_empty=True)
+    # The API's name for the items; the stubs type ``fields`` as the serializer's field mapping.
+    fields = serializers.ListField(child=RequestedItemField(), allow_empty=True)  # type: ignore[assignment]
     purpose = serializers.CharField(allow_blank=True)
     legal_basis = LegalBasisSerializer()
     method = serializers.ChoiceField(choices=Method.choices)
@@ -177,7 +182,7 @@ class RequestWriteSerializer(serializers.Serializer):
     valid_from = serializers.DateField()
     valid_until = serializers.DateField()
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None:
             for name, current in (
                 ("resource", self.instance.resource),
@@ -191,7 +196,7 @@ class RequestWriteSerializer(serializers.Serializer):
             attrs["department"] = self._default_department()
         return attrs
 
-    def _default_department(self):
+    def _default_department(self) -> Department:
         user = self.context["request"].user
         ids = department_ids_with_role(user, Membership.Role.REQUESTER)
         departments = list(Department.objects.filter(pk__in=ids, is_active=True).order_by("code"))
@@ -206,7 +211,7 @@ class RequestWriteSerializer(serializers.Serializer):
             )
         return departments[0]
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Request) -> dict[str, Any]:
         # A filed request in the input shape (the browsable API prefills its edit form with it).
         return {
             "resource": instance.resource_id,
@@ -220,10 +225,10 @@ class RequestWriteSerializer(serializers.Serializer):
             "valid_until": instance.valid_until.isoformat(),
         }
 
-    def service_kwargs(self):
+    def service_kwargs(self) -> dict[str, Any]:
         """The validated input the way ``request_create`` / ``request_update`` take it."""
         data = dict(self.validated_data)
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for name in ("resource", "department"):
             value = data.pop(name, None)
             if self.instance is None:  # an edit keeps both (checked in ``validate``)
@@ -237,19 +242,10 @@ class RequestWriteSerializer(serializers.Serializer):
         return kwargs
 
 
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
-
-
-class RequiredReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        allow_blank=True, help_text=gettext_lazy("Recorded on the timeline.")
-    )
-
-
 class ApproveSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, required=False, default="")
-    fields = serializers.ListField(
+    # The service's keyword (request_approve(fields=...)); shadows Serializer.fields in the stubs.
+    fields = serializers.ListField(  # type: ignore[assignment]
         child=serializers.CharField(max_length=63),
         required=False,
         help_text=gettext_lazy("Approve only these requested items (default: all of them)."),

@@ -6,30 +6,39 @@ commit. A refused transition raises ``IllegalTransition`` (API 409) and changes 
 """
 
 import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from access_requests.deadlines import add_working_days
-from access_requests.models import (
-    Frequency,
-    LegalBasisKind,
-    Request,
-    RequestItem,
-    RequestStep,
-    ReviewPolicy,
+from access_requests.models import Request, RequestItem, RequestStep
+from access_requests.validation import (
+    REQUEST_FIELDS,
+    Item,
+    _check_document,
+    _check_request,
+    _check_resource,
+    _requester_department,
+    _value,
 )
-from audit.ledger import ledger_append, text_sha256
-from catalog.models import Method, Resource, SharingType
-from govshare.exceptions import IllegalTransition
+from catalog.models import Resource, SharingType
+from core.exceptions import IllegalTransition
+from core.hooks import run_hook_once
+from departments.models import Department, Membership
+from departments.permissions import can_decide, can_review_as_owner
+from departments.selectors import members_with_roles, office_reviewers
+from ledger.models import LedgerEntry
+from ledger.services import text_sha256
 from notifications.services import notify
-from rights import services as rights_services
-from rights.models import Department, Membership
-from rights.permissions import can_decide, can_review_as_owner, is_requester_for
+from workdays.deadlines import add_working_days
+from workdays.models import ReviewPolicy
+from workflow.engine import Workflow, overdue_mark, require_reason
 
 S = Request.State
 # action: (states it may start from, state it leads to)
@@ -45,133 +54,9 @@ TRANSITIONS = {
     "appeal": ({S.REJECTED}, S.OFFICE_REVIEW),
 }
 EDITABLE = {S.DRAFT, S.RETURNED}
-REASON_MAX = RequestItem._meta.get_field("reason").max_length
-REQUEST_FIELDS = (
-    "purpose",
-    "legal_basis_kind",
-    "legal_basis_citation",
-    "legal_basis_article",
-    "legal_basis_text",
-    "method",
-    "frequency",
-    "valid_from",
-    "valid_until",
-)
 
 
-# --- validation -----------------------------------------------------------------------------
-
-
-def _check_resource(resource, department):
-    if resource.status != Resource.Status.PUBLISHED:
-        raise ValidationError(
-            {
-                "resource": _("Only a published resource can be requested; this one is %(s)s.")
-                % {"s": resource.get_status_display().lower()}
-            }
-        )
-    if resource.sharing_type == SharingType.NOT_SHAREABLE:
-        raise ValidationError(
-            {
-                "resource": _("%(title)s is not shareable: %(reason)s (%(law)s).")
-                % {
-                    "title": resource.title,
-                    "reason": resource.not_shareable_reason,
-                    "law": resource.not_shareable_law,
-                }
-            }
-        )
-    if resource.owner_department_id == department.pk:
-        raise ValidationError(
-            {"resource": _("Your department owns this resource; it needs no request.")}
-        )
-
-
-def _check_request(resource, data, items, *, submitting=False):
-    errors = {}
-    if not (data.get("purpose") or "").strip():
-        errors["purpose"] = _("State the purpose the data will be used for.")
-    if data.get("legal_basis_kind") not in LegalBasisKind.values:
-        errors["legal_basis_kind"] = _("Choose the kind of legal basis.")
-    if not (data.get("legal_basis_citation") or "").strip():
-        errors["legal_basis_citation"] = _("Cite the legal basis (the law or order and its name).")
-    method = data.get("method")
-    if method not in resource.methods:
-        allowed = ", ".join(str(Method(m).label) for m in resource.methods) or "—"
-        errors["method"] = _("%(title)s does not allow this method; allowed: %(allowed)s.") % {
-            "title": resource.title,
-            "allowed": allowed,
-        }
-    frequency = data.get("frequency") or ""
-    if method == Method.PERIODIC_COPY and frequency not in Frequency.values:
-        errors["frequency"] = _("A periodic copy needs a frequency (daily, weekly or monthly).")
-    elif method != Method.PERIODIC_COPY and frequency:
-        errors["frequency"] = _("Only a periodic copy has a frequency.")
-    start, end = data.get("valid_from"), data.get("valid_until")
-    if not isinstance(start, datetime.date) or not isinstance(end, datetime.date):
-        errors["valid_until"] = _("Give the start and end dates of the period.")
-    elif end < start:
-        errors["valid_until"] = _("The period ends before it starts.")
-    else:
-        longest = ReviewPolicy.current().max_validity_days
-        if (end - start).days + 1 > longest:
-            errors["valid_until"] = _("The period may last at most %(n)d days.") % {"n": longest}
-        today = timezone.localdate()
-        if submitting and end < today:
-            errors["valid_until"] = _("The period has already ended; change the dates.")
-        elif not submitting and start < today - datetime.timedelta(days=1):
-            # Only when the dates are written: a draft kept a few days may still be submitted.
-            errors["valid_from"] = _("The period cannot start in the past.")
-    known = set(resource.data_items.values_list("name", flat=True))
-    item_errors = []
-    seen = set()
-    if not items:
-        item_errors.append(_("Request at least one data item."))
-    for item in items:
-        name = item.get("name", "")
-        if name not in known:
-            item_errors.append(
-                _("%(title)s has no data item %(name)s.")
-                % {"title": resource.title, "name": name or "''"}
-            )
-        elif name in seen:
-            item_errors.append(_("%(name)s is requested twice.") % {"name": name})
-        elif not (item.get("reason") or "").strip():
-            item_errors.append(
-                _("Say why %(name)s is needed (minimal necessary).") % {"name": name}
-            )
-        seen.add(name)
-    if item_errors:
-        errors["fields"] = item_errors
-    if errors:
-        raise ValidationError(errors)
-
-
-def _check_document(document):
-    if document and document.size > settings.REQUEST_DOCUMENT_MAX_BYTES:
-        raise ValidationError(
-            {
-                "supporting_document": _("The document is larger than %(n)d MB.")
-                % {"n": settings.REQUEST_DOCUMENT_MAX_BYTES // (1024 * 1024)}
-            }
-        )
-
-
-def _requester_department(actor, department):
-    if not is_requester_for(actor, department.pk):
-        raise PermissionDenied(
-            _("Only a requester of %(dept)s can file its requests.") % {"dept": department.code}
-        )
-
-
-def _value(data, field):
-    value = data.get(field)
-    if value is None and field not in ("valid_from", "valid_until"):
-        return ""
-    return value.strip() if isinstance(value, str) else value
-
-
-def _set_items(request, items):
+def _set_items(request: Request, items: Iterable[Item]) -> None:
     request.items.all().delete()
     RequestItem.objects.bulk_create(
         [RequestItem(request=request, name=i["name"], reason=i["reason"].strip()) for i in items]
@@ -182,7 +67,15 @@ def _set_items(request, items):
 
 
 @transaction.atomic
-def request_create(*, actor, department, resource, data, items, document=None):
+def request_create(
+    *,
+    actor: Any,
+    department: Department,
+    resource: Resource,
+    data: Mapping[str, Any],
+    items: Sequence[Item],
+    document: File | None = None,
+) -> Request:
     """A draft request by a requester of ``department``; validated in full, nothing sent yet."""
     _requester_department(actor, department)
     _check_resource(resource, department)
@@ -194,15 +87,22 @@ def request_create(*, actor, department, resource, data, items, document=None):
     if document:
         request.supporting_document = document
     request.full_clean()
-    request._history_user = actor
+    request._history_user = actor  # type: ignore[attr-defined]  # read by django-simple-history
     request.save()
     _set_items(request, items)
-    _step(request, "create", S.DRAFT, S.DRAFT, actor, department, "")
+    REQUESTS.step(request, "create", S.DRAFT, S.DRAFT, actor=actor, department=department)
     return request
 
 
 @transaction.atomic
-def request_update(*, actor, request, data, items=None, document=None):
+def request_update(
+    *,
+    actor: Any,
+    request: Request,
+    data: Mapping[str, Any],
+    items: Sequence[Item] | None = None,
+    document: File | None = None,
+) -> Request:
     """Change a draft or returned request (only by a requester of the filing department)."""
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
@@ -218,69 +118,64 @@ def request_update(*, actor, request, data, items=None, document=None):
     if document:
         request.supporting_document = document
     request.full_clean()
-    request._history_user = actor
+    request._history_user = actor  # type: ignore[attr-defined]  # read by django-simple-history
     request.save()
     _set_items(request, items)
-    _step(request, "edit", request.state, request.state, actor, request.requesting_department, "")
+    REQUESTS.step(
+        request,
+        "edit",
+        request.state,
+        request.state,
+        actor=actor,
+        department=request.requesting_department,
+    )
     return request
 
 
 # --- transitions ----------------------------------------------------------------------------
 
 
-def _locked(request):
-    return (
-        Request.objects.select_for_update()
-        .select_related(
+def _locked(request: Request) -> Request:
+    return REQUESTS.lock(
+        request.pk,
+        related=(
             "resource__owner_department",
             "resource__management_right_holder",
             "requesting_department",
-        )
-        .get(pk=request.pk)
+        ),
     )
 
 
-def _step(request, action, from_state, to_state, actor, department, reason):
-    return RequestStep.objects.create(
-        request=request,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        department=department,
-        reason=reason,
-    )
-
-
-def _check_state(request, action):
-    if request.state not in TRANSITIONS[action][0]:
-        raise IllegalTransition(
-            _("A request that is %(state)s cannot be %(action)s.")
-            % {"state": request.get_state_display().lower(), "action": ACTION_PAST[action]}
-        )
-
-
-def _move(request, action, actor, department, reason="", due_days=None):
-    _check_state(request, action)
-    to = TRANSITIONS[action][1]
-    from_state = request.state
-    request.state = to
+def _move(
+    request: Request,
+    action: str,
+    actor: Any,
+    department: Department | None,
+    reason: str = "",
+    due_days: int | None = None,
+) -> RequestStep:
+    """One step through the engine; a review stage starts its deadline in working days."""
     request.due_date = (
         add_working_days(timezone.localdate(), due_days) if due_days is not None else None
     )
     request.overdue_since = None
-    request._history_user = actor
-    request._change_reason = f"{action}: {reason}"[:100] if reason else action
-    request.save()
-    return _step(request, action, from_state, to, actor, department, reason)
+    return REQUESTS.move(request, action, actor=actor, department=department, reason=reason)
 
 
-def _record(request, first_step, last_step=None, *, grant=None, detail=None):
+def _record(
+    request: Request,
+    first_step: RequestStep,
+    last_step: RequestStep | None = None,
+    *,
+    grant: Model | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> LedgerEntry:
     """The ledger entry of one transition (one entry even when it took two steps), linked from
     its last timeline step. Reasons go in as hashes: the ledger holds no free text."""
     last_step = last_step or first_step
     resource = request.resource
-    entry = ledger_append(
+    return REQUESTS.record(
+        last_step,
         event=f"request.{first_step.action}",
         actor=first_step.actor,
         departments=[
@@ -297,8 +192,6 @@ def _record(request, first_step, last_step=None, *, grant=None, detail=None):
         hashes={"reason_sha256": text_sha256(first_step.reason)} if first_step.reason else None,
         detail={"from": first_step.from_state, "to": last_step.to_state, **(detail or {})},
     )
-    RequestStep.objects.filter(pk=last_step.pk).update(ledger_index=entry.index)
-    return entry
 
 
 ACTION_PAST = {
@@ -312,72 +205,48 @@ ACTION_PAST = {
     "withdraw": gettext_lazy("withdrawn"),
     "appeal": gettext_lazy("appealed"),
 }
+REQUESTS = Workflow(
+    model=Request,
+    transitions=TRANSITIONS,
+    noun=gettext_lazy("request"),
+    past=ACTION_PAST,
+    step_model=RequestStep,
+    step_link="request",
+)
 
 
-def _require_reason(reason, what):
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("Give the reason for %(what)s.") % {"what": what}})
-    return reason.strip()
-
-
-def _users(department_id, roles):
-    from django.contrib.auth import get_user_model
-
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department_id=department_id, memberships__role__in=roles, is_active=True
-        )
-        .distinct()
-    )
-
-
-def _office_reviewers():
-    from django.contrib.auth import get_user_model
-
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department__kind=Department.Kind.OFFICE,
-            memberships__role=Membership.Role.REVIEWER,
-            is_active=True,
-        )
-        .distinct()
-    )
-
-
-def _deciders(request):
+def _deciders(request: Request) -> QuerySet[Any]:
     if request.appealed:
-        return _office_reviewers()
+        return office_reviewers()
     holder = request.resource.management_right_holder
     roles = [Membership.Role.REVIEWER]
     if holder.kind != Department.Kind.OFFICE:
         roles.append(Membership.Role.STEWARD)
-    return _users(holder.pk, roles)
+    return members_with_roles([holder.pk], roles)
 
 
-def _tell(users, request, subject, body=""):
+def _tell(users: Iterable[Any], request: Request, subject: str, body: str = "") -> None:
     notify(
         recipients=users,
         subject=subject % {"id": request.pk, "res": request.resource.title},
         body=body or subject % {"id": request.pk, "res": request.resource.title},
-        url=f"/requests/{request.pk}/",
+        url=request.get_absolute_url(),
     )
 
 
-def _requesters(request):
-    return _users(request.requesting_department_id, [Membership.Role.REQUESTER])
+def _requesters(request: Request) -> QuerySet[Any]:
+    return members_with_roles([request.requesting_department_id], [Membership.Role.REQUESTER])
 
 
 @transaction.atomic
-def request_submit(*, actor, request):
+def request_submit(*, actor: Any, request: Request) -> Request:
     """Draft/returned → submitted → owner review (conditional) or management review.
 
     The request is validated again: the catalog entry may have changed since the draft.
     """
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
-    _check_state(request, "submit")
+    REQUESTS.check(request, "submit")
     _check_resource(request.resource, request.requesting_department)
     items = [{"name": i.name, "reason": i.reason} for i in request.items.all()]
     data = {field: getattr(request, field) for field in REQUEST_FIELDS}
@@ -391,7 +260,7 @@ def request_submit(*, actor, request):
         routed = _move(request, "route_to_owner", None, None, due_days=policy.owner_review_days)
         owner = request.resource.owner_department_id
         _tell(
-            _users(owner, [Membership.Role.STEWARD]),
+            members_with_roles([owner], [Membership.Role.STEWARD]),
             request,
             _("Request #%(id)d for %(res)s awaits the owner's opinion"),
         )
@@ -400,7 +269,7 @@ def request_submit(*, actor, request):
 
 
 @transaction.atomic
-def request_endorse(*, actor, request, reason=""):
+def request_endorse(*, actor: Any, request: Request, reason: str = "") -> Request:
     """Owner review → management review: the owner's steward supports the request."""
     request = _locked(request)
     if not can_review_as_owner(actor, request):
@@ -419,7 +288,7 @@ def request_endorse(*, actor, request, reason=""):
     return request
 
 
-def _reviewer_of_current_stage(actor, request):
+def _reviewer_of_current_stage(actor: Any, request: Request) -> Department | None:
     """The department the actor reviews for at this stage, or PermissionDenied."""
     if request.state == S.OWNER_REVIEW:
         if not can_review_as_owner(actor, request):
@@ -451,9 +320,9 @@ def _reviewer_of_current_stage(actor, request):
 
 
 @transaction.atomic
-def request_return(*, actor, request, reason):
+def request_return(*, actor: Any, request: Request, reason: str) -> Request:
     """Owner or management review → returned to the requester for changes (reason required)."""
-    reason = _require_reason(reason, _("returning the request"))
+    reason = require_reason(reason, _("returning the request"))
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
     _record(request, _move(request, "return", actor, department, reason))
@@ -462,9 +331,9 @@ def request_return(*, actor, request, reason):
 
 
 @transaction.atomic
-def request_reject(*, actor, request, reason):
+def request_reject(*, actor: Any, request: Request, reason: str) -> Request:
     """Owner or management review → rejected (reason required). The requester may appeal once."""
-    reason = _require_reason(reason, _("rejecting the request"))
+    reason = require_reason(reason, _("rejecting the request"))
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
     _record(request, _move(request, "reject", actor, department, reason))
@@ -474,8 +343,14 @@ def request_reject(*, actor, request, reason):
 
 @transaction.atomic
 def request_approve(
-    *, actor, request, reason="", fields=None, max_records_per_day=None, max_calls_per_day=None
-):
+    *,
+    actor: Any,
+    request: Request,
+    reason: str = "",
+    fields: Iterable[str] | None = None,
+    max_records_per_day: int | None = None,
+    max_calls_per_day: int | None = None,
+) -> Request:
     """Management review → approved, creating the grant.
 
     ``fields`` may narrow the requested items (partial approval); the request keeps both sets.
@@ -488,7 +363,7 @@ def request_approve(
                 "from their own department."
             )
         )
-    _check_state(request, "approve")
+    REQUESTS.check(request, "approve")
     department = _reviewer_of_current_stage(actor, request)
     requested = [item.name for item in request.items.all()]
     approved = requested if fields is None else list(dict.fromkeys(fields))
@@ -506,7 +381,9 @@ def request_approve(
     for item in request.items.all():
         item.approved = item.name in approved
         item.save(update_fields=["approved"])
-    grant = rights_services.grant_create(
+    # The usage right itself is the rights app's (rights.services.grant_create).
+    grant = run_hook_once(
+        "request_approved",
         request=request,
         approved_by=actor,
         fields=[name for name in requested if name in approved],
@@ -526,7 +403,7 @@ def request_approve(
 
 
 @transaction.atomic
-def request_withdraw(*, actor, request, reason=""):
+def request_withdraw(*, actor: Any, request: Request, reason: str = "") -> Request:
     """Any state before a decision → withdrawn, by a requester of the filing department."""
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
@@ -537,9 +414,9 @@ def request_withdraw(*, actor, request, reason=""):
 
 
 @transaction.atomic
-def request_appeal(*, actor, request, reason):
+def request_appeal(*, actor: Any, request: Request, reason: str) -> Request:
     """Rejected → management review by the office, once per request (reason required)."""
-    reason = _require_reason(reason, _("the appeal"))
+    reason = require_reason(reason, _("the appeal"))
     request = _locked(request)
     _requester_department(actor, request.requesting_department)
     if request.state == S.REJECTED and request.appealed:
@@ -555,15 +432,16 @@ def request_appeal(*, actor, request, reason):
         due_days=policy.office_review_days,
     )
     _record(request, step)
-    _tell(_office_reviewers(), request, _("Appeal on request #%(id)d for %(res)s"), reason)
+    _tell(office_reviewers(), request, _("Appeal on request #%(id)d for %(res)s"), reason)
     return request
 
 
 @transaction.atomic
-def request_renew(*, actor, grant):
+def request_renew(*, actor: Any, grant: Any) -> Request:
     """A new draft request prefilled from a grant (same items, purpose, basis, method).
 
-    A revoked grant is not renewed: revocation ends the right for cause.
+    A revoked grant is not renewed: revocation ends the right for cause. ``grant`` is a
+    ``rights.models.Grant``, typed ``Any``: the rights app is above this one and is not imported.
     """
     if grant.status == grant.Status.REVOKED:
         raise IllegalTransition(_("A revoked grant cannot be renewed; file a new request."))
@@ -591,33 +469,29 @@ def request_renew(*, actor, grant):
     )
 
 
-def requests_mark_overdue(*, today=None):
+def requests_mark_overdue(*, today: datetime.date | None = None) -> int:
     """Flag reviews past their due date and tell the office once per request."""
     today = today or timezone.localdate()
     late = Request.objects.filter(
         state__in=[S.OWNER_REVIEW, S.OFFICE_REVIEW], due_date__lt=today, overdue_since__isnull=True
     ).select_related("resource")
-    flagged = 0
-    for request in late:
-        with transaction.atomic():
-            updated = Request.objects.filter(
-                pk=request.pk, state=request.state, overdue_since__isnull=True
-            ).update(overdue_since=timezone.now())
-            if not updated:
-                continue
-            notify(
-                recipients=_office_reviewers(),
-                subject=_("Request #%(id)d is overdue (%(state)s, due %(due)s)")
-                % {"id": request.pk, "state": request.get_state_display(), "due": request.due_date},
-                body=_("The %(state)s of request #%(id)d for %(res)s was due on %(due)s.")
-                % {
-                    "state": request.get_state_display().lower(),
-                    "id": request.pk,
-                    "res": request.resource.title,
-                    "due": request.due_date,
-                },
-                url=f"/requests/{request.pk}/",
-                key=f"request:{request.pk}:overdue:{request.state}:{request.due_date}",
-            )
-            flagged += 1
-    return flagged
+    return overdue_mark(
+        late,
+        same=("state",),
+        recipients=lambda request: office_reviewers(),
+        subject=lambda request: (
+            _("Request #%(id)d is overdue (%(state)s, due %(due)s)")
+            % {"id": request.pk, "state": request.get_state_display(), "due": request.due_date}
+        ),
+        body=lambda request: (
+            _("The %(state)s of request #%(id)d for %(res)s was due on %(due)s.")
+            % {
+                "state": request.get_state_display().lower(),
+                "id": request.pk,
+                "res": request.resource.title,
+                "due": request.due_date,
+            }
+        ),
+        url=lambda request: request.get_absolute_url(),
+        key=lambda request: f"request:{request.pk}:overdue:{request.state}:{request.due_date}",
+    )

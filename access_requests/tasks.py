@@ -4,5 +4,5 @@ from access_requests import services
 
 
 @shared_task
-def mark_overdue_requests():
+def mark_overdue_requests() -> int:
     return services.requests_mark_overdue()

@@ -4,23 +4,30 @@ The model instance is called ``access_request`` throughout, so that ``request`` 
 HTTP request.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from access_requests import selectors, services
-from access_requests.forms import ApproveForm, ReasonForm, RequestForm
+from access_requests.forms import ApproveForm, RequestForm
 from access_requests.models import Request
+from access_requests.selectors import AnyUser
 from catalog.selectors import resource_for_user
-from govshare.exceptions import DomainError
-from govshare.forms import add_service_errors, error_message
-from rights.models import Department, Membership
-from rights.permissions import (
+from core.exceptions import DomainError
+from core.forms import ReasonForm, add_service_errors, error_message
+from departments.models import Department, Membership
+from departments.permissions import (
     can_decide,
     can_review_as_owner,
     department_ids_with_role,
@@ -28,24 +35,14 @@ from rights.permissions import (
     is_requester_for,
 )
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
+
 PAGE_SIZE = 25
 S = Request.State
 
-STEP_LABELS = {
-    "create": gettext_lazy("Created"),
-    "edit": gettext_lazy("Changed"),
-    "submit": gettext_lazy("Submitted"),
-    "route_to_owner": gettext_lazy("Sent to the owner for review"),
-    "route_to_office": gettext_lazy("Sent for decision"),
-    "endorse": gettext_lazy("Endorsed by the owner"),
-    "return": gettext_lazy("Returned for changes"),
-    "reject": gettext_lazy("Rejected"),
-    "approve": gettext_lazy("Approved"),
-    "withdraw": gettext_lazy("Withdrawn"),
-    "appeal": gettext_lazy("Appealed"),
-}
 # action: (service function, message once done)
-STEPS = {
+STEPS: dict[str, tuple[Callable[..., Request], _StrOrPromise]] = {
     "submit": (services.request_submit, gettext_lazy("The request is submitted for review.")),
     "withdraw": (services.request_withdraw, gettext_lazy("The request is withdrawn.")),
     "appeal": (services.request_appeal, gettext_lazy("Your appeal is sent to the office.")),
@@ -60,12 +57,12 @@ OWNER_ACTIONS = {"endorse", "return", "reject"}
 DECIDER_ACTIONS = {"approve", "return", "reject"}
 
 
-def _requester_departments(user):
+def _requester_departments(user: AnyUser) -> list[Department]:
     ids = department_ids_with_role(user, Membership.Role.REQUESTER)
     return list(Department.objects.filter(pk__in=ids, is_active=True).order_by("code"))
 
 
-def _request_for_requester(request, pk):
+def _request_for_requester(request: HttpRequest, pk: int) -> Request:
     """The request if visible (404 otherwise) and filed by the user's department (403 otherwise)."""
     access_request = selectors.request_for_user(request.user, pk)
     if not is_requester_for(request.user, access_request.requesting_department_id):
@@ -76,7 +73,7 @@ def _request_for_requester(request, pk):
     return access_request
 
 
-def _available_actions(user, access_request):
+def _available_actions(user: AnyUser, access_request: Request) -> set[str]:
     """The steps this user may take now: the transition table, filtered by who they are."""
     state = access_request.state
     possible = {a for a, (sources, _to) in services.TRANSITIONS.items() if state in sources}
@@ -94,24 +91,24 @@ def _available_actions(user, access_request):
     return actions
 
 
-def _paginated(request, queryset, template):
+def _paginated(request: HttpRequest, queryset: QuerySet[Request], template: str) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, template, {"page": page})
 
 
-def request_list(request):
+def request_list(request: HttpRequest) -> HttpResponse:
     return _paginated(
         request, selectors.department_requests(request.user), "access_requests/request_list.html"
     )
 
 
-def request_queue(request):
+def request_queue(request: HttpRequest) -> HttpResponse:
     return _paginated(
         request, selectors.review_queue(request.user), "access_requests/request_queue.html"
     )
 
 
-def request_create(request):
+def request_create(request: HttpRequest) -> HttpResponse:
     departments = _requester_departments(request.user)
     if not departments:
         raise PermissionDenied(_("Only requesters can file requests."))
@@ -126,7 +123,8 @@ def request_create(request):
         try:
             access_request = services.request_create(
                 actor=request.user,
-                department=form.department_choice(),
+                # Never None here: ``departments`` is not empty (checked above).
+                department=form.department_choice(),  # type: ignore[arg-type]
                 resource=resource,
                 data=form.service_data(),
                 items=form.items(),
@@ -145,7 +143,7 @@ def request_create(request):
     )
 
 
-def request_edit(request, pk):
+def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     access_request = _request_for_requester(request, pk)
     if access_request.state not in services.EDITABLE:
         messages.error(request, _("Only a draft or a returned request can be changed."))
@@ -178,11 +176,11 @@ def request_edit(request, pk):
     )
 
 
-def request_detail(request, pk):
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access_request = selectors.request_for_user(request.user, pk)
     steps = list(selectors.timeline(access_request))
     for step in steps:
-        step.label = STEP_LABELS.get(step.action, step.action)
+        step.label = selectors.STEP_LABELS.get(step.action, step.action)  # type: ignore[attr-defined]
     items = list(access_request.items.all())
     actions = _available_actions(request.user, access_request)
     return render(
@@ -207,12 +205,14 @@ def request_detail(request, pk):
     )
 
 
-def _step_input(action, post, access_request):
+def _step_input(action: str, post: QueryDict, access_request: Request) -> dict[str, Any]:
     """The keyword arguments of the step's service function, parsed from the POST."""
     if action == "submit":
         return {}
     if action == "approve":
-        form = ApproveForm(post, requested=[i.name for i in access_request.items.all()])
+        form: ApproveForm | ReasonForm = ApproveForm(
+            post, requested=[i.name for i in access_request.items.all()]
+        )
         if not form.is_valid():
             raise ValidationError([e for errors in form.errors.values() for e in errors])
         data = form.cleaned_data
@@ -224,12 +224,12 @@ def _step_input(action, post, access_request):
         }
     form = ReasonForm(post, required=False)
     if not form.is_valid():
-        raise ValidationError(form.errors["reason"])
+        raise ValidationError(form.errors["reason"])  # type: ignore[arg-type]  # a list at runtime
     return {"reason": form.cleaned_data["reason"]}
 
 
 @require_POST
-def request_action(request, pk, action):
+def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in STEPS:
         raise Http404(_("No such step."))
     access_request = selectors.request_for_user(request.user, pk)

@@ -1,17 +1,20 @@
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
-from audit.models import AccessLog, LedgerCheckpoint, LedgerEntry
-from govshare.admin_actions import ServiceOnlyAdminMixin
-from rights.permissions import is_auditor
+from audit.models import AccessLog
+from core.admin_actions import ServiceOnlyAdminMixin
+from departments.permissions import is_auditor
+from ledger.models import LedgerCheckpoint, LedgerEntry
 
 
 class AuditorOnlyMixin(ServiceOnlyAdminMixin):
     """Read only, and only for auditors (and superusers)."""
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser or (request.user.is_staff and is_auditor(request.user))
 
-    def has_module_permission(self, request):
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
 
 

@@ -3,6 +3,7 @@ and receipts (DESIGN.md, "Contracts that outside tools depend on")."""
 
 import base64
 import json
+from typing import Any, Literal, overload
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -10,19 +11,33 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import keys, ledger
-from audit.models import LedgerEntry
-from rights.permissions import can_read_ledger_entry
+from departments.permissions import can_read_ledger_entry
+from ledger import keys
+from ledger import services as ledger
+from ledger.models import LedgerEntry
 
 
-def _b64(data):
+def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _int_param(request, name, *, required=True, default=None):
+@overload
+def _int_param(request: Request, name: str, *, required: bool = ..., default: int) -> int: ...
+
+
+@overload
+def _int_param(
+    request: Request, name: str, *, required: Literal[True] = ..., default: None = ...
+) -> int: ...
+
+
+def _int_param(
+    request: Request, name: str, *, required: bool = True, default: int | None = None
+) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         if required:
@@ -34,7 +49,7 @@ def _int_param(request, name, *, required=True, default=None):
         raise ValidationError({name: _("Give a whole number.")}) from None
 
 
-def visible_entry(user, index):
+def visible_entry(user: Any, index: int) -> LedgerEntry:
     entry = LedgerEntry.objects.filter(index=index).first()
     if entry is None or not can_read_ledger_entry(user, entry):
         raise NotFound(_("No ledger entry %(i)d that you may read.") % {"i": index})
@@ -46,13 +61,13 @@ class LedgerKeyView(APIView):
     authentication_classes = []
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
-    def get(self, request):
+    def get(self, request: Request) -> HttpResponse:
         return HttpResponse(keys.verifier_key() + "\n", content_type="text/plain; charset=utf-8")
 
 
 class LedgerCheckpointView(APIView):
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
-    def get(self, request):
+    def get(self, request: Request) -> HttpResponse:
         checkpoint = ledger.latest_checkpoint()
         if checkpoint is None or checkpoint.tree_size < ledger.tree_size():
             checkpoint = ledger.ledger_checkpoint_sign()
@@ -66,7 +81,7 @@ class LedgerEntryView(APIView):
         parameters=[OpenApiParameter("tree_size", int, required=False)],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request, index):
+    def get(self, request: Request, index: int) -> Response:
         entry = visible_entry(request.user, index)
         size = ledger.tree_size()
         tree_size = _int_param(request, "tree_size", required=False, default=size)
@@ -95,7 +110,7 @@ class LedgerConsistencyView(APIView):
         parameters=[OpenApiParameter("first", int), OpenApiParameter("second", int)],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         first = _int_param(request, "first")
         second = _int_param(request, "second")
         size = ledger.tree_size()
@@ -107,12 +122,12 @@ class LedgerConsistencyView(APIView):
 
 class LedgerReceiptView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request, index):
+    def get(self, request: Request, index: int) -> HttpResponse:
         entry = visible_entry(request.user, index)
         return receipt_response(entry)
 
 
-def receipt_response(entry):
+def receipt_response(entry: LedgerEntry) -> HttpResponse:
     body = json.dumps(ledger.receipt(entry), indent=2) + "\n"
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="govshare-receipt-{entry.index}.json"'

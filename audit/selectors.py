@@ -1,12 +1,15 @@
 """Reads for the ledger and the access log, filtered by who may see them."""
 
-from django.db.models import Q
+from typing import Any
 
-from audit.models import AccessLog, LedgerEntry
-from rights.permissions import department_codes, is_auditor, is_office_member
+from django.db.models import Q, QuerySet
+
+from audit.models import AccessLog
+from departments.permissions import department_codes, is_auditor, is_office_member
+from ledger.models import LedgerEntry
 
 
-def ledger_entries_visible_to(user):
+def ledger_entries_visible_to(user: Any) -> QuerySet[LedgerEntry]:
     queryset = LedgerEntry.objects.defer("entry").order_by("-index")
     if is_auditor(user) or is_office_member(user):
         return queryset
@@ -19,7 +22,9 @@ def ledger_entries_visible_to(user):
     return queryset.filter(condition)
 
 
-def ledger_search(user, *, event="", department="", subject=""):
+def ledger_search(
+    user: Any, *, event: str = "", department: str = "", subject: str = ""
+) -> QuerySet[LedgerEntry]:
     queryset = ledger_entries_visible_to(user)
     if event:
         queryset = queryset.filter(entry_type__startswith=event)
@@ -30,7 +35,9 @@ def ledger_search(user, *, event="", department="", subject=""):
     return queryset
 
 
-def access_log_for_auditor(*, action="", department="", grant=None, outcome=""):
+def access_log_for_auditor(
+    *, action: str = "", department: str = "", grant: int | None = None, outcome: str = ""
+) -> QuerySet[AccessLog]:
     queryset = AccessLog.objects.select_related("user", "department", "grant").order_by("-at")
     if action:
         queryset = queryset.filter(action=action)
@@ -43,7 +50,7 @@ def access_log_for_auditor(*, action="", department="", grant=None, outcome=""):
     return queryset
 
 
-def entries_for(**subject):
+def entries_for(**subject: int) -> QuerySet[LedgerEntry]:
     """Ledger entries about one object, e.g. ``entries_for(request=5)``, oldest first."""
     ((kind, pk),) = subject.items()
     return (

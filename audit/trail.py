@@ -1,14 +1,23 @@
 """One timeline per object: its history rows and its ledger entries, merged by time."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
 from audit.selectors import entries_for
 from catalog.models import Release
-from rights.permissions import can_read_ledger_entry
+from departments.permissions import can_read_ledger_entry
+
+if TYPE_CHECKING:  # for annotations only: no import at run time
+    from django.db.models import QuerySet
+
+    from access_requests.models import Request
+    from catalog.models import Resource
+    from rights.models import Grant
 
 
 @dataclass
@@ -21,7 +30,7 @@ class TrailItem:
     ledger_index: int | None = None
 
 
-def _history_items(queryset, label):
+def _history_items(queryset: "QuerySet[Any]", label: str) -> list[TrailItem]:
     items = []
     for row in queryset.select_related("history_user").order_by("history_date", "history_id"):
         kind = {"+": _("created"), "~": _("changed"), "-": _("deleted")}[row.history_type]
@@ -37,7 +46,7 @@ def _history_items(queryset, label):
     return items
 
 
-def _ledger_items(user, **subject):
+def _ledger_items(user: Any, **subject: int) -> list[TrailItem]:
     items = []
     for entry in entries_for(**subject).defer(None):
         if not can_read_ledger_entry(user, entry):
@@ -56,11 +65,11 @@ def _ledger_items(user, **subject):
     return items
 
 
-def _merge(*groups):
+def _merge(*groups: Iterable[TrailItem]) -> list[TrailItem]:
     return sorted((item for group in groups for item in group), key=lambda i: (i.at, i.source))
 
 
-def resource_trail(user, resource):
+def resource_trail(user: Any, resource: "Resource") -> list[TrailItem]:
     return _merge(
         _history_items(resource.history.all(), _("Catalog entry")),
         _history_items(Release.history.filter(resource_id=resource.pk), _("Release")),
@@ -68,14 +77,14 @@ def resource_trail(user, resource):
     )
 
 
-def request_trail(user, request):
+def request_trail(user: Any, request: "Request") -> list[TrailItem]:
     return _merge(
         _history_items(request.history.all(), _("Request")),
         _ledger_items(user, request=request.pk),
     )
 
 
-def grant_trail(user, grant):
+def grant_trail(user: Any, grant: "Grant") -> list[TrailItem]:
     return _merge(
         _history_items(grant.history.all(), _("Grant")),
         _ledger_items(user, grant=grant.pk),

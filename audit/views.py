@@ -1,29 +1,36 @@
 """Audit pages: trails, ledger entries with their proofs, receipts, the auditor's search."""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from access_requests.selectors import request_for_user
-from audit import ledger, selectors, trail
+from audit import selectors, trail
 from audit.api import receipt_response
-from audit.models import LedgerEntry
 from catalog.selectors import resource_for_user
-from rights.permissions import can_read_access_log, can_read_ledger_entry, is_office_member
+from departments.permissions import can_read_access_log, can_read_ledger_entry, is_office_member
+from ledger import services as ledger
+from ledger.models import LedgerEntry
 from rights.selectors import grant_for_user
 
-TRAILS = {
+_Fetch = Callable[[Any, int], Model]  # (user, pk) -> the object if the user may see it, else 404
+_Build = Callable[[Any, Any], list[trail.TrailItem]]  # (user, object) -> its timeline
+
+TRAILS: dict[str, tuple[_Fetch, _Build]] = {
     "resource": (resource_for_user, trail.resource_trail),
     "request": (request_for_user, trail.request_trail),
     "grant": (grant_for_user, trail.grant_trail),
 }
 
 
-def trail_view(request, kind, pk):
+def trail_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if kind not in TRAILS:
         raise Http404
     fetch, build = TRAILS[kind]
@@ -35,14 +42,14 @@ def trail_view(request, kind, pk):
     )
 
 
-def _entry_for(user, index):
+def _entry_for(user: Any, index: int) -> LedgerEntry:
     entry = LedgerEntry.objects.filter(index=index).first()
     if entry is None or not can_read_ledger_entry(user, entry):
         raise Http404(_("No ledger entry that you may read."))
     return entry
 
 
-def entry_detail(request, index):
+def entry_detail(request: HttpRequest, index: int) -> HttpResponse:
     entry = _entry_for(request.user, index)
     size = ledger.tree_size()
     proof = ledger.inclusion_proof(entry.index, size)
@@ -60,11 +67,11 @@ def entry_detail(request, index):
     )
 
 
-def entry_receipt(request, index):
+def entry_receipt(request: HttpRequest, index: int) -> HttpResponse:
     return receipt_response(_entry_for(request.user, index))
 
 
-def auditor_search(request):
+def auditor_search(request: HttpRequest) -> HttpResponse:
     if not (can_read_access_log(request.user) or is_office_member(request.user)):
         raise PermissionDenied(_("The audit search is for auditors and the office."))
     params = request.GET

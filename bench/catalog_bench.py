@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 
 import benchdb  # bench/ is the script's directory, first on sys.path
 
+from departments import services as department_services
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -185,14 +187,13 @@ def ensure_people():
     """The office, the ordinary departments with one steward each, and a user with no roles."""
     from django.contrib.auth import get_user_model
 
-    from rights import services as rights_services
-    from rights.models import Department, Membership
+    from departments.models import Department, Membership
 
     user_model = get_user_model()
 
     def department(code, name, kind):
         found = Department.objects.filter(code=code).first()
-        return found or rights_services.department_create(code=code, name=name, kind=kind)
+        return found or department_services.department_create(code=code, name=name, kind=kind)
 
     def user(username):
         found, created = user_model.objects.get_or_create(username=username)
@@ -207,7 +208,7 @@ def ensure_people():
     for code, name in DEPARTMENTS:
         dept = department(code, name, Department.Kind.ORDINARY)
         steward = user(f"steward_{code.lower()}")
-        rights_services.membership_grant(
+        department_services.membership_grant(
             user=steward, department=dept, role=Membership.Role.STEWARD
         )
         departments.append(dept)

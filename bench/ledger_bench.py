@@ -82,7 +82,7 @@ def setup_django(url, key_dir):
     """Point the settings at the bench database and a fresh signing key, then set Django up."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govshare.settings")
-    from audit.keys import write_new_key  # no settings access at import or in write_new_key
+    from ledger.keys import write_new_key
 
     key_file = Path(key_dir) / "ledger-bench.key"
     write_new_key(key_file, os.environ.get("LEDGER_ORIGIN") or "govshare.local/ledger")
@@ -104,7 +104,7 @@ def drop_stale_checkpoints():
     operation, as in test databases) clears them. Bench database only."""
     from django.db import connection
 
-    from audit.models import LedgerCheckpoint
+    from ledger.models import LedgerCheckpoint
 
     stale = LedgerCheckpoint.objects.count()
     if stale:
@@ -166,7 +166,7 @@ def _right_edge(size):
     exactly the left siblings that appending leaf ``size`` onwards can ask for."""
     from django.db.models import Q
 
-    from audit.models import LedgerNode
+    from ledger.models import LedgerNode
 
     wanted = {level: (size >> level) - 1 for level in range(size.bit_length()) if size >> level & 1}
     if not wanted:
@@ -194,8 +194,8 @@ def fill(target):
     import rfc8785
     from django.db import connection, transaction
 
-    from audit import merkle
-    from audit.models import LedgerEntry, LedgerNode, LedgerState
+    from ledger import merkle
+    from ledger.models import LedgerEntry, LedgerNode, LedgerState
 
     def columns(model, names):
         found = [model._meta.get_field(n).column for n in names]
@@ -378,7 +378,7 @@ def timed(function, argument_lists):
 
 def ledger_operation():
     """One ledger_append shaped like a service's (a request transition)."""
-    from audit.ledger import ledger_append
+    from ledger.services import ledger_append
 
     n = random.randint(1, 300_000)
     ledger_append(
@@ -404,7 +404,7 @@ def plain_operation(payload):
 
 
 def typical_payload():
-    from audit.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
     last = LedgerEntry.objects.order_by("-index").values_list("entry", flat=True).first()
     return bytes(last) if last else b"x" * 300
@@ -429,7 +429,7 @@ def flush_dirty_buffers():
 def machine_context():
     from django.db import connection
 
-    from audit.models import LedgerEntry, LedgerNode
+    from ledger.models import LedgerEntry, LedgerNode
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -469,9 +469,10 @@ def run(args, began):
     from django.core.management import call_command
     from django.db import connection
 
-    from audit import ledger, merkle
-    from audit.models import LedgerEntry
-    from audit.verification import ledger_verify
+    from ledger import merkle
+    from ledger import services as ledger
+    from ledger.models import LedgerEntry
+    from ledger.verification import ledger_verify
 
     if connection.vendor != "postgresql":
         fail(f"expected PostgreSQL, got {connection.vendor}", 2)
@@ -559,7 +560,7 @@ def run(args, began):
     print("  proofs timed and verified", flush=True)
 
     # 5. Full verification, against reading the same rows without checking anything.
-    from audit.models import LedgerNode
+    from ledger.models import LedgerNode
 
     started = time.perf_counter()
     rows = 0
@@ -723,8 +724,8 @@ def run(args, began):
         "the append figures)"
     )
     print(
-        f"- ledger: {size:,} entries; audit_ledgerentry {context['audit_ledgerentry']}, "
-        f"audit_ledgernode {context['audit_ledgernode']} (tables + indexes)"
+        f"- ledger: {size:,} entries; ledger_ledgerentry {context['ledger_ledgerentry']}, "
+        f"ledger_ledgernode {context['ledger_ledgernode']} (tables + indexes)"
     )
     print(
         f"- appends: up to {args.appends:,} per run or {args.seconds:g} s, {WARMUP} warm-up calls "

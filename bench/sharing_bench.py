@@ -42,6 +42,8 @@ from types import SimpleNamespace
 
 import benchdb  # bench/ is the script's directory, first on sys.path
 
+from departments import services as department_services
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -126,7 +128,7 @@ def setup_django(url, key_dir=None):
     os.environ["MEDIA_ROOT"] = str(DATA_DIR / "media")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govshare.settings")
     if key_dir is not None:
-        from audit.keys import write_new_key  # no settings access at import or in write_new_key
+        from ledger.keys import write_new_key
 
         key_file = Path(key_dir) / "sharing-bench.key"
         write_new_key(key_file, os.environ.get("LEDGER_ORIGIN") or "govshare.local/ledger")
@@ -240,21 +242,20 @@ def ensure_people():
     through rights.services (idempotent)."""
     from django.contrib.auth import get_user_model
 
-    from rights import services as rights_services
-    from rights.models import Department, Membership
+    from departments.models import Department, Membership
 
     user_model = get_user_model()
 
     def department(code, name, kind):
         found = Department.objects.filter(code=code).first()
-        return found or rights_services.department_create(code=code, name=name, kind=kind)
+        return found or department_services.department_create(code=code, name=name, kind=kind)
 
     def user(username, dept, role):
         found, created = user_model.objects.get_or_create(username=username)
         if created:
             found.set_unusable_password()
             found.save(update_fields=["password"])
-        rights_services.membership_grant(user=found, department=dept, role=role)
+        department_services.membership_grant(user=found, department=dept, role=role)
         return user_model.objects.get(pk=found.pk)  # no cached roles or permissions
 
     office = department(*OFFICE, Department.Kind.OFFICE)
@@ -516,8 +517,8 @@ def child_delivery(delivery_id, mode):
     setup_django(url)
     from django.db import connection
 
-    from rights.deliveries import delivery_build
-    from rights.models import Delivery
+    from sharing.deliveries import delivery_build
+    from sharing.models import Delivery
 
     Delivery.objects.filter(pk=delivery_id).exists()  # connect and warm the ORM first
     connection.ensure_connection()
@@ -555,7 +556,7 @@ def run_delivery(grant, mode):
     """A fresh Delivery row for ``grant``, built by a subprocess; returns its figures."""
     from django.conf import settings
 
-    from rights.models import Delivery
+    from sharing.models import Delivery
 
     delivery = Delivery.objects.create(grant=grant, period_key=f"bench-{uuid.uuid4().hex}")
     command = [
@@ -707,7 +708,7 @@ def log_busy_day(grant, user, calls):
 def measure_lookups(people, grants, release, rows, samples, busy_calls):
     from django.db import connection
 
-    from rights import access
+    from sharing import access
 
     http_request = SimpleNamespace(user=people.requester, META={"REMOTE_ADDR": "127.0.0.1"})
     rng = random.Random(SEED)

@@ -3,13 +3,13 @@ from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.models import DataItem, Release, Resource
-from govshare.admin_actions import ServiceOnlyAdminMixin
+from core.admin_actions import ServiceOnlyAdminMixin
 
 
 class DataItemInline(admin.TabularInline):
     model = DataItem
     extra = 0
-    fields = ["position", "name", "type", "sensitivity", "required", "description"]
+    fields = ("position", "name", "type", "sensitivity", "required", "description")
     readonly_fields = fields
     can_delete = False
 
@@ -17,8 +17,9 @@ class DataItemInline(admin.TabularInline):
         return False
 
 
+# guardian types change_form_template as str, django-stubs as str | None: same value at runtime.
 @admin.register(Resource)
-class ResourceAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
+class ResourceAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = [
         "identifier",
         "title",
@@ -32,7 +33,7 @@ class ResourceAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin
     list_filter = ["status", "sharing_type", "owner_department", "management_right_holder"]
     search_fields = ["identifier", "title", "abstract", "data_items__name"]
     list_select_related = ["owner_department", "management_right_holder"]
-    readonly_fields = [
+    readonly_fields = (
         "identifier",
         "title",
         "abstract",
@@ -55,7 +56,7 @@ class ResourceAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin
         "version",
         "published_at",
         "retired_at",
-    ]
+    )
     fields = readonly_fields
     inlines = [DataItemInline]
 
@@ -74,7 +75,7 @@ class ReleaseAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_filter = ["resource__owner_department", "created_at"]
     search_fields = ["resource__identifier", "sha256", "original_name"]
     list_select_related = ["resource"]
-    readonly_fields = [
+    readonly_fields = (
         "resource",
         "sequence",
         "file",
@@ -87,8 +88,5 @@ class ReleaseAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         "table_name",
         "uploaded_by",
         "created_at",
-    ]
+    )
     fields = readonly_fields
-
-
-from catalog import governance_admin  # noqa: F401,E402

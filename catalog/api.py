@@ -15,7 +15,7 @@ from catalog.serializers import (
     ResourceSerializer,
     RetireSerializer,
 )
-from rights.permissions import can_manage_resource
+from departments.permissions import can_manage_resource
 
 
 class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import selectors
 from catalog.models import DataItem, Method, Resource, SharingType
-from rights.models import Department
+from departments.models import Department
 
 
 class ResourceFilter(django_filters.FilterSet):

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import DataItem, Method, Resource
-from rights.models import Department
+from departments.models import Department
 
 
 class ResourceForm(forms.ModelForm):

@@ -1,12 +1,12 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
-from audit.models import TimelineStep
-from rights.models import Department
+from departments.models import Department
 
 identifier_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$",
@@ -110,6 +110,9 @@ class Resource(models.Model):
 
     def __str__(self):
         return f"{self.identifier} — {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("catalog:resource_detail", args=[self.pk])
 
     METHOD_FIELDS = {
         Method.PERIODIC_COPY: "allows_periodic_copy",
@@ -218,227 +221,3 @@ class ResourceGroupObjectPermission(GroupObjectPermissionBase):
 
 # --- the governance loop: quality reports, freshness and the demand list ------------------------
 # Services: catalog/governance_services.py; reads: catalog/governance_selectors.py.
-
-
-class QualityReport(models.Model):
-    """A department's report of wrong or stale data in a resource, and the owner's answer.
-
-    ``open → acknowledged → answered | resolved → closed``; the reporter may reopen an answered
-    or resolved report, which starts a new deadline for the owner.
-    """
-
-    class Kind(models.TextChoices):
-        WRONG_VALUE = "wrong_value", _("Wrong value")
-        MISSING = "missing", _("Missing data")
-        STALE = "stale", _("Out of date")
-        SCHEMA_MISMATCH = "schema_mismatch", _("Does not match the data items")
-        OTHER = "other", _("Other")
-
-    class State(models.TextChoices):
-        OPEN = "open", _("Open")
-        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-        ANSWERED = "answered", _("Answered")
-        RESOLVED = "resolved", _("Resolved")
-        CLOSED = "closed", _("Closed")
-
-    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="quality_reports")
-    reporting_department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="quality_reports_filed"
-    )
-    reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quality_reports_filed"
-    )
-    kind = models.CharField(_("kind of problem"), max_length=16, choices=Kind)
-    item = models.CharField(_("data item"), max_length=63, blank=True)
-    # Line numbers in the release file (the header is line 1), as the release report counts them.
-    lines = models.JSONField(_("example lines"), default=list, blank=True)
-    release = models.ForeignKey(
-        Release,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("release reported on"),
-    )
-    description = models.TextField(_("description"))
-    answer = models.TextField(_("owner's answer"), blank=True)
-    resolution_release = models.ForeignKey(
-        Release,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("correcting release"),
-    )
-    state = models.CharField(
-        _("state"), max_length=16, choices=State, default=State.OPEN, editable=False
-    )
-    due_date = models.DateField(_("due"), null=True, blank=True, editable=False)
-    overdue_since = models.DateTimeField(_("overdue since"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("reported"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["resource", "state"], name="quality_resource_state"),
-            models.Index(fields=["state", "due_date"], name="quality_state_due"),
-            models.Index(fields=["reporting_department", "-created_at"], name="quality_dept"),
-        ]
-        verbose_name = _("quality report")
-        verbose_name_plural = _("quality reports")
-
-    def __str__(self):
-        return f"Quality report #{self.pk} {self.resource.identifier}"
-
-    @property
-    def is_open(self):
-        return self.state != self.State.CLOSED
-
-
-class QualityReportStep(TimelineStep):
-    """One step of a quality report's timeline: who did what, when, and why."""
-
-    report = models.ForeignKey(QualityReport, on_delete=models.CASCADE, related_name="steps")
-    from_state = models.CharField(_("from"), max_length=16, choices=QualityReport.State)
-    to_state = models.CharField(_("to"), max_length=16, choices=QualityReport.State)
-
-    class Meta:
-        ordering = ["report_id", "at", "id"]
-        verbose_name = _("quality report step")
-        verbose_name_plural = _("quality report steps")
-
-
-class ResourceFreshness(models.Model):
-    """Whether a published resource's newest release is older than its update cycle.
-
-    Kept by the periodic task ``catalog.tasks.flag_stale_resources``; a row of its own so the
-    catalog entry itself is not rewritten (nor its version history) by a clock.
-    """
-
-    resource = models.OneToOneField(
-        Resource, on_delete=models.CASCADE, primary_key=True, related_name="freshness"
-    )
-    stale = models.BooleanField(_("stale"), default=False)
-    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
-    newest_release_at = models.DateTimeField(_("newest release"), null=True, blank=True)
-    checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
-    history = HistoricalRecords()
-
-    class Meta:
-        indexes = [models.Index(fields=["stale"], name="freshness_stale")]
-        verbose_name = _("resource freshness")
-        verbose_name_plural = _("resource freshness")
-
-    def __str__(self):
-        return f"{self.resource_id}: {'stale' if self.stale else 'fresh'}"
-
-
-class Demand(models.Model):
-    """Data a department needs that the catalog lacks: the demand list.
-
-    ``submitted → routed → answered | declined``; the office routes (and may route again), the
-    department it is routed to answers with a resource or declines; the filer may withdraw.
-    """
-
-    class State(models.TextChoices):
-        SUBMITTED = "submitted", _("Waiting for routing")
-        ROUTED = "routed", _("Routed to a likely owner")
-        ANSWERED = "answered", _("Answered with a resource")
-        DECLINED = "declined", _("Declined")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
-
-    requesting_department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="demands_filed"
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="demands_filed"
-    )
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("what data is needed"))
-    purpose = models.TextField(_("purpose"))
-    legal_basis = models.TextField(_("legal basis"))
-    items = models.JSONField(_("data items wanted"), default=list)
-    state = models.CharField(
-        _("state"), max_length=16, choices=State, default=State.SUBMITTED, editable=False
-    )
-    routed_to = models.ForeignKey(
-        Department,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="demands_routed",
-        verbose_name=_("likely owner"),
-        editable=False,
-    )
-    resource = models.ForeignKey(
-        Resource,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="demands",
-        verbose_name=_("answering resource"),
-        editable=False,
-    )
-    answer = models.TextField(_("answer"), blank=True, editable=False)
-    due_date = models.DateField(_("due"), null=True, blank=True, editable=False)
-    overdue_since = models.DateTimeField(_("overdue since"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("filed"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    # Title, description and items, lower-cased: what the word search of similar demands reads.
-    search_text = models.TextField(editable=False, default="")
-    history = HistoricalRecords(excluded_fields=["search_text", "updated_at"])
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["state", "due_date"], name="demand_state_due"),
-            models.Index(fields=["routed_to", "state"], name="demand_routed"),
-            models.Index(fields=["requesting_department", "-created_at"], name="demand_dept"),
-        ]
-        verbose_name = _("demand")
-        verbose_name_plural = _("demand list")
-
-    def __str__(self):
-        return f"Demand #{self.pk} {self.title}"
-
-
-class DemandSupporter(models.Model):
-    """Another department that needs the same data and joined the demand instead of filing."""
-
-    demand = models.ForeignKey(Demand, on_delete=models.CASCADE, related_name="supporters")
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="demands_joined"
-    )
-    joined_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    purpose = models.TextField(_("purpose"), blank=True)
-    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["demand_id", "joined_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["demand", "department"], name="demand_supporter_once")
-        ]
-        verbose_name = _("supporting department")
-        verbose_name_plural = _("supporting departments")
-
-    def __str__(self):
-        return f"{self.department.code} joins demand #{self.demand_id}"
-
-
-class DemandStep(TimelineStep):
-    """One step of a demand's timeline: who did what, when, and why."""
-
-    demand = models.ForeignKey(Demand, on_delete=models.CASCADE, related_name="steps")
-    from_state = models.CharField(_("from"), max_length=16, choices=Demand.State)
-    to_state = models.CharField(_("to"), max_length=16, choices=Demand.State)
-
-    class Meta:
-        ordering = ["demand_id", "at", "id"]
-        verbose_name = _("demand step")
-        verbose_name_plural = _("demand steps")

@@ -12,12 +12,17 @@ and column names are data-item names, which the model restricts to ``[a-z][a-z0-
 """
 
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from typing import IO, Any
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from catalog import release_validation
+from catalog.release_validation import Column, Report, Value
+
+Row = tuple[Any, ...]
 
 POSTGRES_TYPES = {
     "string": "text",
@@ -38,17 +43,17 @@ BATCH_SIZE = 2000
 EXPORT_BLOCK = 1 << 20
 
 
-def table_name_for(resource_id, sequence):
+def table_name_for(resource_id: int, sequence: int) -> str:
     return f"catalog_release_rows_{int(resource_id)}_{int(sequence)}"
 
 
-def _quote(name):
+def _quote(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"unsafe SQL identifier: {name!r}")
     return connection.ops.quote_name(name)
 
 
-def create_table(table, columns):
+def create_table(table: str, columns: Sequence[Column]) -> None:
     """Create the typed table for ``columns`` (``[{"name", "type"}]``)."""
     types = POSTGRES_TYPES if connection.vendor == "postgresql" else SQLITE_TYPES
     column_sql = ", ".join(f"{_quote(c['name'])} {types[c['type']]}" for c in columns)
@@ -56,7 +61,7 @@ def create_table(table, columns):
         cursor.execute(f"CREATE TABLE {_quote(table)} (_line bigint NOT NULL, {column_sql})")
 
 
-def load_release(table, columns, fileobj, report):
+def load_release(table: str, columns: Sequence[Column], fileobj: IO[bytes], report: Report) -> None:
     """Validate the CSV ``fileobj`` into ``report`` and load its rows into ``table`` while it is
     clean: ``COPY`` text on PostgreSQL, batched INSERTs elsewhere. Nothing is loaded from a file
     with a problem (the caller rolls the table back); the report lists the problems."""
@@ -87,13 +92,15 @@ def load_release(table, columns, fileobj, report):
             report.add(None, "", _("the database refused a value: %(error)s") % {"error": refused})
 
 
-def _insert_rows(table, columns, rows):
+def _insert_rows(
+    table: str, columns: Sequence[Column], rows: Iterable[tuple[int, list[Value]]]
+) -> None:
     names = ["_line", *[c["name"] for c in columns]]
     column_list = ", ".join(_quote(name) for name in names)
     placeholders = ", ".join(["%s"] * len(names))
     insert_sql = f"INSERT INTO {_quote(table)} ({column_list}) VALUES ({placeholders})"  # noqa: S608 - identifiers checked by _quote
     with connection.cursor() as cursor:
-        batch = []
+        batch: list[tuple[Any, ...]] = []
         for line, values in rows:
             batch.append((line, *[_sqlite_value(v) for v in values]))
             if len(batch) >= BATCH_SIZE:
@@ -103,7 +110,7 @@ def _insert_rows(table, columns, rows):
             cursor.executemany(insert_sql, batch)
 
 
-def _sqlite_value(value):
+def _sqlite_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, Decimal):
@@ -111,7 +118,7 @@ def _sqlite_value(value):
     return str(value)  # a date's ISO form
 
 
-def create_indexes(table, names):
+def create_indexes(table: str, names: Iterable[str]) -> None:
     """Index the given columns (real-time lookups filter on them)."""
     with connection.cursor() as cursor:
         for name in names:
@@ -119,7 +126,7 @@ def create_indexes(table, names):
             cursor.execute(f"CREATE INDEX {_quote(index)} ON {_quote(table)} ({_quote(name)})")
 
 
-def iter_rows(table, names, *, batch_size=BATCH_SIZE):
+def iter_rows(table: str, names: Sequence[str], *, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
     """Yield rows (tuples in ``names`` order) by source line, without holding them in memory."""
     column_list = ", ".join(_quote(name) for name in names)
     sql = f"SELECT {column_list} FROM {_quote(table)} ORDER BY _line"  # noqa: S608 - identifiers checked by _quote
@@ -136,7 +143,12 @@ def iter_rows(table, names, *, batch_size=BATCH_SIZE):
             yield from chunk
 
 
-def export_csv(table, columns, names, write):
+def export_csv(
+    table: str,
+    columns: Sequence[Mapping[str, Any]],
+    names: Sequence[str],
+    write: Callable[[bytearray], object],
+) -> int:
     """Write the rows' ``names`` columns as CSV (a header, then one line a row) to ``write`` in
     blocks of bytes; returns the row count. ``columns`` are the release's ``{"name", "type"}``.
 
@@ -171,7 +183,9 @@ def export_csv(table, columns, names, write):
         return cursor.cursor.rowcount
 
 
-def _export_csv_python(table, names, booleans, write):
+def _export_csv_python(
+    table: str, names: Sequence[str], booleans: set[str], write: Callable[[bytearray], object]
+) -> int:
     """The same CSV as PostgreSQL's ``COPY ... CSV`` writes, from Python (the quick start)."""
     block = bytearray(_csv_line(names))
     rows = 0
@@ -195,10 +209,10 @@ def _export_csv_python(table, names, booleans, write):
 _CSV_SPECIAL = re.compile(r'[,"\r\n]')
 
 
-def _csv_line(values):
+def _csv_line(values: Iterable[Any]) -> bytes:
     """One CSV line as COPY writes it: NULL empty, a value quoted when it holds a comma, a quote,
     CR or LF (Python's csv module leaves a lone CR unquoted), decimals in plain notation."""
-    cells = []
+    cells: list[str] = []
     for value in values:
         if value is None:
             cells.append("")
@@ -210,13 +224,13 @@ def _csv_line(values):
     return (",".join(cells) + "\n").encode()
 
 
-def count_rows(table):
+def count_rows(table: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {_quote(table)}")  # noqa: S608 - identifiers checked by _quote
         return cursor.fetchone()[0]
 
 
-def _where(conditions):
+def _where(conditions: Mapping[str, Any]) -> tuple[str, list[Any]]:
     names = sorted(conditions)
     clause = " AND ".join(f"{_quote(name)} = %s" for name in names)
     return clause, [
@@ -225,7 +239,9 @@ def _where(conditions):
     ]
 
 
-def find_rows(table, names, conditions, *, offset, limit):
+def find_rows(
+    table: str, names: Sequence[str], conditions: Mapping[str, Any], *, offset: int, limit: int
+) -> tuple[int, list[Row]]:
     """``(count, rows)`` of the rows equal to ``conditions``, in source order, one page.
 
     One query: the count rides along on each row (a window over all matches); only a page past
@@ -248,7 +264,7 @@ def find_rows(table, names, conditions, *, offset, limit):
         return cursor.fetchone()[0], []
 
 
-def row_exists(table, conditions):
+def row_exists(table: str, conditions: Mapping[str, Any]) -> bool:
     clause, params = _where(conditions)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_quote(table)} WHERE {clause})", params)  # noqa: S608

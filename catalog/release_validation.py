@@ -21,8 +21,10 @@ import hashlib
 import io
 import operator
 import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import IO, Any, NotRequired, TypedDict
 
 from django.utils.translation import gettext as _
 
@@ -34,17 +36,47 @@ MAX_DECIMAL_DIGITS = 38
 MIN_DECIMAL_EXPONENT, MAX_DECIMAL_EXPONENT = -16383, 131000
 
 
+class Column(TypedDict):
+    """A data item as a release sees it: a column of the file and of the release table."""
+
+    name: str
+    type: str
+    required: bool
+    lookup_key: NotRequired[bool]
+
+
+class Problem(TypedDict):
+    line: int | None
+    column: str
+    message: str
+
+
+class ReportDict(TypedDict):
+    accepted: bool
+    rows: int
+    sha256: str
+    size_bytes: int
+    errors: list[Problem]
+    error_count_capped: bool
+    max_errors: int
+
+
+# (position in the file, name, required, type) for each item, in items order
+Plan = list[tuple[int, str, bool, str]]
+Value = str | int | Decimal | datetime.date | bool | None
+
+
 class CellError(ValueError):
     pass
 
 
-def parse_string(text):
+def parse_string(text: str) -> str:
     if "\x00" in text:
         raise CellError(_("the text contains a NUL character"))
     return text
 
 
-def parse_integer(text):
+def parse_integer(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -54,7 +86,7 @@ def parse_integer(text):
     return value
 
 
-def parse_decimal(text):
+def parse_decimal(text: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -66,12 +98,14 @@ def parse_decimal(text):
     _sign, digits, exponent = value.as_tuple()
     if len(digits) > MAX_DECIMAL_DIGITS:
         raise CellError(_("%(value)r has more than 38 digits") % {"value": text})
+    # A finite Decimal's exponent is an int (only NaN and infinities have 'n', 'N' or 'F').
+    assert isinstance(exponent, int)
     if not MIN_DECIMAL_EXPONENT <= exponent <= MAX_DECIMAL_EXPONENT:
         raise CellError(_("%(value)r is out of the decimal range") % {"value": text})
     return value
 
 
-def parse_date(text):
+def parse_date(text: str) -> datetime.date:
     try:
         if len(text) != 10:
             raise ValueError
@@ -82,7 +116,7 @@ def parse_date(text):
         ) from None
 
 
-def parse_boolean(text):
+def parse_boolean(text: str) -> bool:
     word = text.lower()
     if word in TRUE_WORDS:
         return True
@@ -91,7 +125,7 @@ def parse_boolean(text):
     raise CellError(_("%(value)r is not a yes/no value (use true or false)") % {"value": text})
 
 
-PARSERS = {
+PARSERS: dict[str, Callable[[str], Value]] = {
     "string": parse_string,
     "integer": parse_integer,
     "decimal": parse_decimal,
@@ -103,32 +137,32 @@ PARSERS = {
 @dataclass
 class Report:
     max_errors: int
-    errors: list = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
     truncated: bool = False
     row_count: int = 0
     sha256: str = ""
     size_bytes: int = 0
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.errors
 
     @property
-    def full(self):
+    def full(self) -> bool:
         return len(self.errors) >= self.max_errors
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget what a pass found, before the file is read again."""
         self.errors, self.truncated = [], False
         self.row_count, self.sha256, self.size_bytes = 0, "", 0
 
-    def add(self, line, column, message):
+    def add(self, line: int | None, column: str, message: object) -> None:
         if self.full:
             self.truncated = True
             return
         self.errors.append({"line": line, "column": column, "message": str(message)})
 
-    def as_dict(self):
+    def as_dict(self) -> ReportDict:
         return {
             "accepted": self.ok,
             "rows": self.row_count,
@@ -143,15 +177,15 @@ class Report:
 class _HashingReader(io.RawIOBase):
     """A binary reader that hashes and counts what passes through it."""
 
-    def __init__(self, raw):
+    def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self.digest = hashlib.sha256()
         self.size = 0
 
-    def readable(self):
+    def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer):
+    def readinto(self, buffer: Any) -> int:
         chunk = self._raw.read(len(buffer))
         if not chunk:
             return 0
@@ -162,11 +196,11 @@ class _HashingReader(io.RawIOBase):
 
 
 class BadEncoding(Exception):
-    def __init__(self, line):
+    def __init__(self, line: int) -> None:
         self.line = line
 
 
-def _decoded_lines(binary):
+def _decoded_lines(binary: io.RawIOBase) -> Iterator[str]:
     """Decode line by line, so an encoding error names its physical line. A BOM is dropped."""
     buffered = io.BufferedReader(binary, buffer_size=1 << 16)
     for number, raw in enumerate(buffered, start=1):
@@ -178,14 +212,14 @@ def _decoded_lines(binary):
             raise BadEncoding(number) from None
 
 
-def _text_rows(binary):
+def _text_rows(binary: io.RawIOBase) -> Any:  # csv's reader type is private to typeshed
     return csv.reader(_decoded_lines(binary), strict=True)
 
 
-def _header_problems(header, items):
+def _header_problems(header: list[str], items: Sequence[Column]) -> list[tuple[str, str]]:
     """Column problems: duplicated, unknown and missing columns."""
-    problems = []
-    seen = set()
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
     known = {item["name"] for item in items}
     for column in header:
         if column in seen:
@@ -201,7 +235,7 @@ def _header_problems(header, items):
     return problems
 
 
-def _records(fileobj, items, report):
+def _records(fileobj: IO[bytes], items: Sequence[Column], report: Report) -> Iterator[Any]:
     """The records of the file, checked for shape.
 
     Yields the plan (``[(position, name, required, type), ...]`` in ``items`` order) once the
@@ -250,9 +284,10 @@ def _records(fileobj, items, report):
     report.size_bytes = hashing.size
 
 
-def _parse_record(line, row, plan, report):
+def _parse_record(line: int, row: list[str], plan: Plan, report: Report) -> list[Value] | None:
     """The record's values in plan order, or None after reporting its problems."""
-    values, clean = [], True
+    values: list[Value] = []
+    clean = True
     for index, name, required, type_ in plan:
         cell = row[index]
         if cell == "":
@@ -269,7 +304,9 @@ def _parse_record(line, row, plan, report):
     return values if clean else None
 
 
-def parse_rows(fileobj, items, report):
+def parse_rows(
+    fileobj: IO[bytes], items: Sequence[Column], report: Report
+) -> Iterator[tuple[int, list[Value]]]:
     """Read the file once: yield ``(line, [value, ...])`` in ``items`` order for each clean row
     while no problem has been found, and record every problem in ``report`` (up to its cap).
 
@@ -308,7 +345,7 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 COPY_CHUNK_ROWS = 4000
 
 
-def _plain_row_pattern(plan):
+def _plain_row_pattern(plan: Plan) -> Callable[[str], re.Match[str] | None]:
     """One pattern for a whole record whose cells, in plan order, are joined by tabs."""
     parts = []
     for _index, _name, required, type_ in plan:
@@ -320,7 +357,7 @@ def _plain_row_pattern(plan):
     return re.compile("\t".join(parts), re.ASCII).fullmatch
 
 
-def _copy_cell(value):
+def _copy_cell(value: Value) -> str:
     if value is None:
         return ""  # COPY ... WITH (NULL '')
     if value is True or value is False:
@@ -330,7 +367,7 @@ def _copy_cell(value):
     return str(value)  # int, Decimal, date (ISO)
 
 
-def copy_text(fileobj, items, report):
+def copy_text(fileobj: IO[bytes], items: Sequence[Column], report: Report) -> Iterator[bytes]:
     """Read the file once, as ``parse_rows`` does, and yield the clean rows as PostgreSQL ``COPY``
     text (``_line`` then the items in ``items`` order, tab-separated, ``NULL ''``), in chunks of
     UTF-8 bytes. Loading stops at the first problem; reading goes on to list the problems."""
@@ -339,9 +376,11 @@ def copy_text(fileobj, items, report):
     if plan is None:
         return
     positions = [index for index, *_rest in plan]
-    pick = operator.itemgetter(*positions) if len(positions) > 1 else lambda r: (r[positions[0]],)
+    pick: Callable[[list[str]], Iterable[str]] = (
+        operator.itemgetter(*positions) if len(positions) > 1 else lambda r: (r[positions[0]],)
+    )
     plain = _plain_row_pattern(plan)
-    chunk = []
+    chunk: list[str] = []
     for line, row in records:
         cells = "\t".join(pick(row))
         if plain(cells) is not None:

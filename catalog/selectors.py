@@ -2,20 +2,23 @@
 
 import re
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import BooleanField, Q
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Release, Resource
-from rights.models import Membership
-from rights.permissions import department_ids_with_role
+from departments.models import Membership
+from departments.permissions import department_ids_with_role
 
 # Words without underscores: "record_id" searches for "record" and "id" (both are indexed).
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
+AnyUser = AbstractBaseUser | AnonymousUser
 
 
-def resources_visible_to(user):
+def resources_visible_to(user: AnyUser) -> QuerySet[Resource]:
     """Published and retired entries for everyone signed in; drafts only for their stewards."""
     own = department_ids_with_role(user, Membership.Role.STEWARD)
     return Resource.objects.filter(
@@ -24,7 +27,7 @@ def resources_visible_to(user):
     )
 
 
-def resource_for_user(user, pk):
+def resource_for_user(user: AnyUser, pk: int) -> Resource:
     """The resource if the user may see it; 404 otherwise."""
     queryset = resources_visible_to(user).select_related(
         "owner_department", "management_right_holder"
@@ -32,7 +35,7 @@ def resource_for_user(user, pk):
     return get_object_or_404(queryset, pk=pk)
 
 
-def status_condition(user, status=None):
+def status_condition(user: AnyUser, status: str | None = None) -> Q:
     """Which entries a catalog list shows for a status filter.
 
     ``None`` means the current catalog: published entries plus the user's own drafts. For most
@@ -49,7 +52,7 @@ def status_condition(user, status=None):
     return Q(status=status)
 
 
-def catalog_queryset(user):
+def catalog_queryset(user: AnyUser) -> QuerySet[Resource]:
     """Visible entries with their joins chosen, so a list page costs a fixed number of queries."""
     return (
         resources_visible_to(user)
@@ -59,7 +62,7 @@ def catalog_queryset(user):
     )
 
 
-def search(queryset, text):
+def search(queryset: QuerySet[Resource], text: str | None) -> QuerySet[Resource]:
     """Full-text search over title, identifier, abstract, classification and data items.
 
     Every word must match, as a prefix. PostgreSQL uses the GIN index on ``search_text`` (see
@@ -81,9 +84,9 @@ def search(queryset, text):
     return queryset
 
 
-def releases_of(resource):
+def releases_of(resource: Resource) -> QuerySet[Release]:
     return Release.objects.filter(resource=resource).select_related("uploaded_by")
 
 
-def latest_release(resource):
+def latest_release(resource: Resource) -> Release | None:
     return releases_of(resource).order_by("-sequence").first()

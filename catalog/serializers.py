@@ -1,10 +1,12 @@
 """API shapes for the catalog. Serializers parse and present; services decide."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from catalog.models import DataItem, Method, Release, Resource, SharingType
-from rights.models import Department
+from departments.models import Department
 
 
 class DataItemSerializer(serializers.Serializer):
@@ -14,7 +16,8 @@ class DataItemSerializer(serializers.Serializer):
         max_length=500, allow_blank=True, required=False, default=""
     )
     sensitivity = serializers.ChoiceField(choices=DataItem.Sensitivity.choices)
-    required = serializers.BooleanField(required=False, default=False)
+    # The API field is named "required"; the stubs type Field.required, which it shadows, as bool.
+    required = serializers.BooleanField(required=False, default=False)  # type: ignore[assignment]
     lookup_key = serializers.BooleanField(required=False, default=False)
 
 
@@ -53,7 +56,9 @@ class ResourceSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=Method.choices), required=False, default=list
     )
     data_items = DataItemSerializer(many=True, required=False, default=list)
-    related_resources = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    related_resources: serializers.PrimaryKeyRelatedField[Resource] = (
+        serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    )
 
     class Meta:
         model = Resource
@@ -92,7 +97,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         # Uniqueness is checked by the service (with a clear message); not twice here.
-        extra_kwargs = {"identifier": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"identifier": {"validators": []}}
 
     def validate_owner_department(self, value):
         if self.instance is not None and value != self.instance.owner_department:

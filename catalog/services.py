@@ -1,24 +1,34 @@
 """Write paths for the catalog: one function per state change (see STYLE.md).
 
 Every function checks who may act, locks the row it changes, and records history with the actor.
+The lifecycle draft → published → retired moves through the workflow engine (``RESOURCES``).
 """
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm
 
-from audit.ledger import ledger_append, text_sha256
 from catalog import release_store
 from catalog.models import DataItem, Method, Release, Resource, SharingType
-from catalog.release_validation import Report
-from govshare.exceptions import DomainError, IllegalTransition, PayloadTooLarge
-from rights.models import Department
-from rights.permissions import can_manage_resource, is_steward_of
+from catalog.release_validation import Column, Report, ReportDict
+from core.exceptions import DomainError, IllegalTransition, PayloadTooLarge
+from core.hooks import run_hooks
+from departments.models import Department
+from departments.permissions import can_manage_resource, is_steward_of
+from ledger.models import LedgerEntry
+from ledger.services import ledger_append, text_sha256
+from workflow.engine import Workflow
 
 RESOURCE_FIELDS = (
     "identifier",
@@ -37,13 +47,34 @@ RESOURCE_FIELDS = (
 ITEM_FIELDS = ("name", "type", "description", "sensitivity", "required", "lookup_key")
 OWNER_PERMISSIONS = ("change_resource", "publish_resource", "upload_release")
 
+S = Resource.Status
+# action: (states it may start from, state it leads to)
+TRANSITIONS = {
+    "publish": ({S.DRAFT}, S.PUBLISHED),
+    "retire": ({S.PUBLISHED}, S.RETIRED),
+}
+RESOURCES = Workflow(
+    model=Resource,
+    transitions=TRANSITIONS,
+    noun=gettext_lazy("resource"),
+    past={"publish": gettext_lazy("published"), "retire": gettext_lazy("retired")},
+    state_field="status",
+    refusals={
+        "publish": gettext_lazy("Only a draft can be published; this resource is %(status)s."),
+        "retire": gettext_lazy("Only a published resource can be retired; this one is %(status)s."),
+    },
+)
+
+Data = Mapping[str, Any]
+Item = dict[str, Any]
+
 
 class ReleaseRejected(DomainError):
     """The file failed validation; ``report`` lists the problems by line and column."""
 
     status_code = 400
 
-    def __init__(self, report):
+    def __init__(self, report: ReportDict) -> None:
         self.report = report
         count = len(report["errors"])
         more = (
@@ -58,9 +89,9 @@ class ReleaseRejected(DomainError):
         self.extra = {"report": report}
 
 
-def _check_sharing_rules(data, methods):
+def _check_sharing_rules(data: Data, methods: Sequence[str]) -> None:
     """The cross-field rules of a catalog entry, as ValidationError by field."""
-    errors = {}
+    errors: dict[str, str] = {}
     sharing_type = data.get("sharing_type")
     if sharing_type == SharingType.CONDITIONAL and not data.get("sharing_conditions", "").strip():
         errors["sharing_conditions"] = _("A conditional resource must state its conditions.")
@@ -82,9 +113,9 @@ def _check_sharing_rules(data, methods):
         raise ValidationError(errors)
 
 
-def _check_items(items):
-    errors = []
-    seen = set()
+def _check_items(items: Sequence[Data]) -> None:
+    errors: list[str] = []
+    seen: set[str] = set()
     for index, item in enumerate(items, start=1):
         name = item.get("name", "")
         if name in seen:
@@ -106,7 +137,7 @@ def _check_items(items):
         raise ValidationError({"data_items": errors})
 
 
-def _normal_items(items):
+def _normal_items(items: Iterable[Data]) -> list[Item]:
     """Items as plain dicts with every field present, in the given order."""
     return [
         {
@@ -121,7 +152,7 @@ def _normal_items(items):
     ]
 
 
-def _search_text(resource, items):
+def _search_text(resource: Resource, items: Iterable[Data]) -> str:
     parts = [resource.identifier, resource.title, resource.abstract, resource.classification]
     for item in items:
         parts.append(item["name"].replace("_", " "))
@@ -130,7 +161,7 @@ def _search_text(resource, items):
     return "\n".join(p for p in parts if p)
 
 
-def _apply(resource, data, methods):
+def _apply(resource: Resource, data: Data, methods: Sequence[str]) -> None:
     for field in RESOURCE_FIELDS:
         if field in data:
             setattr(resource, field, data[field])
@@ -138,10 +169,10 @@ def _apply(resource, data, methods):
         setattr(resource, field, method in methods)
 
 
-def _replace_items(resource, items, actor):
+def _replace_items(resource: Resource, items: Sequence[Data], actor: User) -> None:
     """Make the resource's items exactly ``items`` (matched by name), keeping history per item."""
     existing = {item.name: item for item in resource.data_items.all()}
-    wanted = set()
+    wanted: set[str] = set()
     for position, data in enumerate(items):
         wanted.add(data["name"])
         item = existing.get(data["name"]) or DataItem(resource=resource, name=data["name"])
@@ -155,15 +186,15 @@ def _replace_items(resource, items, actor):
                 if key in data:
                     setattr(item, key, data[key])
             item.position = position
-            item._history_user = actor
+            item._history_user = actor  # type: ignore[attr-defined]  # read by simple_history
             item.save()
     for name, item in existing.items():
         if name not in wanted:
-            item._history_user = actor
+            item._history_user = actor  # type: ignore[attr-defined]  # read by simple_history
             item.delete()
 
 
-def _resolve_related(resource, related):
+def _resolve_related(resource: Resource, related: Iterable[Resource] | None) -> None:
     if related is None:
         return
     ids = {r.pk for r in related} - {resource.pk}
@@ -171,7 +202,15 @@ def _resolve_related(resource, related):
 
 
 @transaction.atomic
-def resource_create(*, actor, owner_department, data, methods, items, related=None):
+def resource_create(
+    *,
+    actor: User,
+    owner_department: Department,
+    data: Data,
+    methods: Sequence[str],
+    items: Iterable[Data],
+    related: Iterable[Resource] | None = None,
+) -> Resource:
     """Create a draft entry owned by ``owner_department``; only its stewards may.
 
     The owning department's group receives the object permissions to edit, publish and upload.
@@ -181,26 +220,26 @@ def resource_create(*, actor, owner_department, data, methods, items, related=No
             _("Only a data steward of %(dept)s can create its resources.")
             % {"dept": owner_department.code}
         )
-    data = dict(data)
-    items = _normal_items(items)
-    if not data.get("management_right_holder"):
-        data["management_right_holder"] = _default_management_holder()
+    fields = dict(data)
+    normal = _normal_items(items)
+    if not fields.get("management_right_holder"):
+        fields["management_right_holder"] = _default_management_holder()
     resource = Resource(owner_department=owner_department)
-    _apply(resource, data, methods)
+    _apply(resource, fields, methods)
     resource.full_clean(exclude=["related_resources"])
-    _check_sharing_rules(data | {"sharing_type": resource.sharing_type}, methods)
-    _check_items(items)
-    resource.search_text = _search_text(resource, items)
-    resource._history_user = actor
+    _check_sharing_rules(fields | {"sharing_type": resource.sharing_type}, methods)
+    _check_items(normal)
+    resource.search_text = _search_text(resource, normal)
+    resource._history_user = actor  # type: ignore[attr-defined]  # read by simple_history
     resource.save()
-    _replace_items(resource, items, actor)
+    _replace_items(resource, normal, actor)
     _resolve_related(resource, related)
     for perm in OWNER_PERMISSIONS:
         assign_perm(f"catalog.{perm}", owner_department.group, resource)
     return resource
 
 
-def _default_management_holder():
+def _default_management_holder() -> Department:
     holder = Department.objects.filter(kind=Department.Kind.OFFICE, is_active=True).first()
     if holder is None:
         raise ValidationError(
@@ -209,8 +248,9 @@ def _default_management_holder():
     return holder
 
 
-def _locked_for_steward(actor, resource, perm):
-    resource = Resource.objects.select_for_update().get(pk=resource.pk)
+def _locked_for_steward(actor: User, resource: Resource, perm: str) -> Resource:
+    """The resource re-read and locked, if ``actor`` may manage it with ``perm`` (403 otherwise)."""
+    resource = RESOURCES.lock(resource.pk)
     if not can_manage_resource(actor, resource, perm):
         raise PermissionDenied(
             _("Only a data steward of %(dept)s can do this.")
@@ -220,7 +260,15 @@ def _locked_for_steward(actor, resource, perm):
 
 
 @transaction.atomic
-def resource_update(*, actor, resource, data, methods=None, items=None, related=None):
+def resource_update(
+    *,
+    actor: User,
+    resource: Resource,
+    data: Data,
+    methods: Sequence[str] | None = None,
+    items: Iterable[Data] | None = None,
+    related: Iterable[Resource] | None = None,
+) -> Resource:
     """Change a draft or published entry. A change to a published entry raises its version."""
     resource = _locked_for_steward(actor, resource, "catalog.change_resource")
     if resource.status == Resource.Status.RETIRED:
@@ -228,17 +276,17 @@ def resource_update(*, actor, resource, data, methods=None, items=None, related=
     if methods is None:
         methods = resource.methods
     current_items = [{k: getattr(i, k) for k in ITEM_FIELDS} for i in resource.data_items.all()]
-    items = current_items if items is None else _normal_items(items)
+    wanted = current_items if items is None else _normal_items(items)
     before = {f: getattr(resource, f) for f in RESOURCE_FIELDS} | {"methods": resource.methods}
     _apply(resource, data, methods)
     resource.full_clean(exclude=["related_resources"])
     merged = {f: getattr(resource, f) for f in RESOURCE_FIELDS}
     _check_sharing_rules(merged, methods)
-    _check_items(items)
-    if resource.status == Resource.Status.PUBLISHED and not items:
+    _check_items(wanted)
+    if resource.status == Resource.Status.PUBLISHED and not wanted:
         raise ValidationError({"data_items": _("A published resource needs at least one item.")})
     after = merged | {"methods": resource.methods}
-    items_changed = items != current_items
+    items_changed = wanted != current_items
     related_before = set(resource.related_resources.values_list("pk", flat=True))
     related_changed = (
         related is not None and {r.pk for r in related} - {resource.pk} != related_before
@@ -247,19 +295,22 @@ def resource_update(*, actor, resource, data, methods=None, items=None, related=
         return resource  # nothing to record
     if resource.status == Resource.Status.PUBLISHED:
         resource.version += 1
-    resource.search_text = _search_text(resource, items)
-    resource._history_user = actor
+    resource.search_text = _search_text(resource, wanted)
+    resource._history_user = actor  # type: ignore[attr-defined]  # read by simple_history
     resource.save()
-    _replace_items(resource, items, actor)
+    _replace_items(resource, wanted, actor)
     _resolve_related(resource, related)
     if resource.status == Resource.Status.PUBLISHED:
         _ledger(resource, "resource.changed", actor)
     return resource
 
 
-def _ledger(resource, event, actor, hashes=None):
+def _ledger(
+    resource: Resource, event: str, actor: User, hashes: Mapping[str, str] | None = None
+) -> LedgerEntry:
     """The ledger entry of a catalog transaction (drafts are the owner's business: none)."""
-    return ledger_append(
+    return RESOURCES.record(
+        None,
         event=event,
         actor=actor,
         departments=[resource.owner_department, resource.management_right_holder],
@@ -270,116 +321,129 @@ def _ledger(resource, event, actor, hashes=None):
 
 
 @transaction.atomic
-def resource_publish(*, actor, resource):
-    """Draft → published. The entry must have data items and complete sharing metadata."""
+def resource_publish(*, actor: User, resource: Resource) -> Resource:
+    """Draft → published. The entry must have data items and complete sharing metadata.
+
+    Who may act is checked before the state; a refusal (``PermissionDenied``,
+    ``IllegalTransition`` or ``ValidationError``) changes nothing.
+    """
     resource = _locked_for_steward(actor, resource, "catalog.publish_resource")
-    if resource.status != Resource.Status.DRAFT:
-        raise IllegalTransition(
-            _("Only a draft can be published; this resource is %(status)s.")
-            % {"status": resource.get_status_display()}
-        )
+    RESOURCES.check(resource, "publish")
     if not resource.data_items.exists():
         raise ValidationError({"data_items": _("Add at least one data item before publishing.")})
-    resource.status = Resource.Status.PUBLISHED
     resource.published_at = timezone.now()
-    resource._history_user = actor
-    resource._change_reason = "published"
-    resource.save()
+    RESOURCES.move(resource, "publish", actor=actor, change_reason="published")
     _ledger(resource, "resource.published", actor)
     return resource
 
 
 @transaction.atomic
-def resource_retire(*, actor, resource, reason):
-    """Published → retired, with the reason on record. Retired entries stay readable."""
+def resource_retire(*, actor: User, resource: Resource, reason: str) -> Resource:
+    """Published → retired, with the reason on record. Retired entries stay readable.
+
+    The ledger holds the reason's SHA-256, never its text; a refusal changes nothing.
+    """
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Give the reason for retiring the resource.")})
     resource = _locked_for_steward(actor, resource, "catalog.publish_resource")
-    if resource.status != Resource.Status.PUBLISHED:
-        raise IllegalTransition(
-            _("Only a published resource can be retired; this one is %(status)s.")
-            % {"status": resource.get_status_display()}
-        )
-    resource.status = Resource.Status.RETIRED
+    RESOURCES.check(resource, "retire")
     resource.retired_at = timezone.now()
-    resource._history_user = actor
-    resource._change_reason = f"retired: {reason.strip()}"[:100]
-    resource.save()
+    RESOURCES.move(
+        resource, "retire", actor=actor, change_reason=f"retired: {reason.strip()}"[:100]
+    )
     _ledger(
         resource, "resource.retired", actor, hashes={"reason_sha256": text_sha256(reason.strip())}
     )
     return resource
 
 
-def release_ingest(*, actor, resource, upload):
+def _upload_columns(actor: User, resource: Resource, upload: UploadedFile) -> list[Column]:
+    """The release table's columns, once who may upload, the state and the size are checked."""
+    if not can_manage_resource(actor, resource, "catalog.upload_release"):
+        raise PermissionDenied(
+            _("Only a data steward of %(dept)s can upload releases.")
+            % {"dept": resource.owner_department.code}
+        )
+    _refuse_if_retired(resource)
+    limit = settings.RELEASE_MAX_BYTES
+    size = upload.size or 0
+    if size > limit:
+        raise PayloadTooLarge(
+            _("The file is %(size)d bytes; the limit is %(limit)d bytes.")
+            % {"size": size, "limit": limit}
+        )
+    columns: list[Column] = [
+        {"name": i.name, "type": i.type, "required": i.required, "lookup_key": i.lookup_key}
+        for i in resource.data_items.all()
+    ]
+    if not columns:
+        raise ValidationError(_("Define the resource's data items before uploading a release."))
+    return columns
+
+
+def _refuse_if_retired(resource: Resource) -> None:
+    if resource.status == Resource.Status.RETIRED:
+        raise IllegalTransition(_("A retired resource takes no new releases."))
+
+
+def _release_load(
+    actor: User, resource: Resource, columns: list[Column], upload: UploadedFile, report: Report
+) -> Release:
+    """Load the file into the next release's table; the release is returned unsaved, without
+    its file. A file with a problem raises ``ReleaseRejected`` (the caller rolls back)."""
+    sequence = (resource.releases.aggregate(n=Max("sequence"))["n"] or 0) + 1
+    table = release_store.table_name_for(resource.pk, sequence)
+    # One pass: every cell is parsed once, checked and loaded; the first problem stops
+    # the loading, the reading goes on to list problems, and a refusal rolls it all back.
+    release_store.create_table(table, columns)
+    release_store.load_release(table, columns, upload, report)
+    if not report.ok:
+        raise ReleaseRejected(report.as_dict())
+    release = Release(
+        resource=resource,
+        sequence=sequence,
+        original_name=(upload.name or "release.csv")[:255],
+        size_bytes=report.size_bytes,
+        sha256=report.sha256,
+        row_count=report.row_count,
+        columns=columns,
+        report=report.as_dict(),
+        table_name=table,
+        uploaded_by=actor,
+    )
+    release_store.create_indexes(table, [c["name"] for c in columns if c["lookup_key"]])
+    return release
+
+
+def release_ingest(*, actor: User, resource: Resource, upload: UploadedFile) -> Release:
     """Validate ``upload`` against the resource's items and, if it is clean, store it.
 
     A refused file raises ``ReleaseRejected`` with a row-level report and changes nothing; a file
     over ``RELEASE_MAX_BYTES`` raises ``PayloadTooLarge`` before it is read. An accepted file
     becomes release n+1 with its SHA-256, row count, report and a typed table of its rows.
     """
-    if not can_manage_resource(actor, resource, "catalog.upload_release"):
-        raise PermissionDenied(
-            _("Only a data steward of %(dept)s can upload releases.")
-            % {"dept": resource.owner_department.code}
-        )
-    if resource.status == Resource.Status.RETIRED:
-        raise IllegalTransition(_("A retired resource takes no new releases."))
-    limit = settings.RELEASE_MAX_BYTES
-    if upload.size > limit:
-        raise PayloadTooLarge(
-            _("The file is %(size)d bytes; the limit is %(limit)d bytes.")
-            % {"size": upload.size, "limit": limit}
-        )
-    columns = [
-        {"name": i.name, "type": i.type, "required": i.required, "lookup_key": i.lookup_key}
-        for i in resource.data_items.all()
-    ]
-    if not columns:
-        raise ValidationError(_("Define the resource's data items before uploading a release."))
+    columns = _upload_columns(actor, resource, upload)
     report = Report(max_errors=settings.RELEASE_MAX_ERRORS)
     stored_name = None
     try:
         with transaction.atomic():
-            resource = Resource.objects.select_for_update().get(pk=resource.pk)
-            if resource.status == Resource.Status.RETIRED:
-                raise IllegalTransition(_("A retired resource takes no new releases."))
-            sequence = (resource.releases.aggregate(n=Max("sequence"))["n"] or 0) + 1
-            table = release_store.table_name_for(resource.pk, sequence)
-            # One pass: every cell is parsed once, checked and loaded; the first problem stops
-            # the loading, the reading goes on to list problems, and a refusal rolls it all back.
-            release_store.create_table(table, columns)
-            release_store.load_release(table, columns, upload, report)
-            if not report.ok:
-                raise ReleaseRejected(report.as_dict())
-            release = Release(
-                resource=resource,
-                sequence=sequence,
-                original_name=(upload.name or "release.csv")[:255],
-                size_bytes=report.size_bytes,
-                sha256=report.sha256,
-                row_count=report.row_count,
-                columns=columns,
-                report=report.as_dict(),
-                table_name=table,
-                uploaded_by=actor,
-            )
-            release_store.create_indexes(table, [c["name"] for c in columns if c["lookup_key"]])
+            resource = RESOURCES.lock(resource.pk)
+            _refuse_if_retired(resource)
+            release = _release_load(actor, resource, columns, upload, report)
             upload.seek(0)
             release.file.save(release.original_name, upload, save=False)
             stored_name = release.file.name
-            release._history_user = actor
+            release._history_user = actor  # type: ignore[attr-defined]  # read by simple_history
             release.save()
-            from rights.deliveries import deliveries_for_release
-
-            deliveries_for_release(release=release)
+            # Upload-method grants get the new release (sharing.deliveries_for_release).
+            run_hooks("release_accepted", release=release)
             ledger_append(
                 event="release.accepted",
                 actor=actor,
                 departments=[resource.owner_department, resource.management_right_holder],
                 subject={"resource": resource.pk, "release": release.pk},
                 hashes={"sha256": release.sha256},
-                detail={"sequence": sequence, "rows": release.row_count},
+                detail={"sequence": release.sequence, "rows": release.row_count},
             )
     except BaseException:
         # Files are not transactional: a rolled-back release leaves no file behind.

@@ -17,9 +17,9 @@ from catalog.forms import (
     items_from_formset,
 )
 from catalog.models import Resource
-from govshare.exceptions import DomainError
-from govshare.forms import add_service_errors, error_message
-from rights.permissions import can_manage_resource, steward_departments
+from core.exceptions import DomainError
+from core.forms import add_service_errors, error_message
+from departments.permissions import can_manage_resource, steward_departments
 
 PAGE_SIZE = 25
 
@@ -64,6 +64,8 @@ def resource_detail(request, pk):
             "releases": selectors.releases_of(resource),
             "related": resource.related_resources.filter(status=Resource.Status.PUBLISHED),
             "can_manage": can_manage_resource(request.user, resource),
+            # The steps the transition table allows from the status ("publish", "retire").
+            "actions": services.RESOURCES.allowed_actions(resource),
             "retire_form": RetireForm(),
         },
     )

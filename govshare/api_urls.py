@@ -4,11 +4,13 @@ from rest_framework.routers import DefaultRouter
 from access_requests.api import RequestViewSet
 from audit import api as ledger_api
 from catalog.api import ResourceViewSet
-from catalog.governance_api import DemandViewSet, QualityReportViewSet
-from rights.api import DeliveryViewSet, GrantDataViewSet, GrantViewSet
-from rights.dispute_api import AttestationViewSet, DisputeViewSet
-from rights.register import RegisterAPIView
-from rights.scoreboard_views import ScoreboardAPIView
+from governance.api.demands import DemandViewSet
+from governance.api.disputes import DisputeViewSet
+from governance.api.quality import QualityReportViewSet
+from rights.api import AttestationViewSet, GrantViewSet
+from sharing.api import DeliveryViewSet, GrantDataViewSet
+from transparency.register import RegisterAPIView
+from transparency.views import ScoreboardAPIView
 
 router = DefaultRouter()
 router.register("resources", ResourceViewSet, basename="resource")

@@ -57,11 +57,20 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "govshare",
-    "rights",
+    # The apps, bottom layer first (the import contract in pyproject.toml holds them to it).
+    "core",
+    "departments",
+    "workdays",
+    "ledger",
+    "notifications",
+    "workflow",
     "catalog",
     "access_requests",
+    "rights",
     "audit",
-    "notifications",
+    "sharing",
+    "governance",
+    "transparency",
 ]
 
 MIDDLEWARE = [
@@ -220,10 +229,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "govshare.api.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "govshare.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -241,10 +250,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SharingMethodEnum": "catalog.models.Method",
         "RequestStateEnum": "access_requests.models.Request.State",
-        "QualityReportStateEnum": "catalog.models.QualityReport.State",
-        "QualityReportKindEnum": "catalog.models.QualityReport.Kind",
-        "DemandStateEnum": "catalog.models.Demand.State",
-        "DisputeStateEnum": "rights.models.Dispute.State",
+        "QualityReportStateEnum": "governance.models.QualityReport.State",
+        "QualityReportKindEnum": "governance.models.QualityReport.Kind",
+        "DemandStateEnum": "governance.models.Demand.State",
+        "DisputeStateEnum": "governance.models.Dispute.State",
         "AttestationStateEnum": "rights.models.Attestation.State",
         "AttestationKindEnum": "rights.models.Attestation.Kind",
     },
@@ -270,6 +279,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# How a lower app lets a higher one act on its events, inside the same transaction (core/hooks.py).
+GOVSHARE_HOOKS = {
+    # An approved request becomes a grant (exactly one handler: the grant is part of the answer).
+    "request_approved": ["rights.services.grant_create"],
+    # A new release goes out to the upload-method grants of its resource.
+    "release_accepted": ["sharing.deliveries.deliveries_for_release"],
 }
 
 # Requests (access_requests)
@@ -306,25 +323,25 @@ elif not Path(LEDGER_SIGNING_KEY_FILE).is_file():
         f"LEDGER_SIGNING_KEY_FILE={LEDGER_SIGNING_KEY_FILE!r} does not exist or is not a file."
     )
 CELERY_BEAT_SCHEDULE["deliveries-dispatch"] = {
-    "task": "rights.tasks.dispatch_deliveries",
+    "task": "sharing.tasks.dispatch_deliveries",
     "schedule": 60,
 }
 CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
-    "task": "rights.tasks.sweep_deliveries",
+    "task": "sharing.tasks.sweep_deliveries",
     "schedule": 300,
 }
 CELERY_BEAT_SCHEDULE.update(
     {
         "resources-flag-stale": {
-            "task": "catalog.tasks.flag_stale_resources",
+            "task": "governance.tasks.flag_stale_resources",
             "schedule": 60 * 60,
         },
         "quality-reports-mark-overdue": {
-            "task": "catalog.tasks.mark_overdue_quality_reports",
+            "task": "governance.tasks.mark_overdue_quality_reports",
             "schedule": 60 * 60,
         },
         "demands-mark-overdue": {
-            "task": "catalog.tasks.mark_overdue_demands",
+            "task": "governance.tasks.mark_overdue_demands",
             "schedule": 60 * 60,
         },
     }
@@ -338,7 +355,7 @@ CELERY_BEAT_SCHEDULE["attestations-flag-overdue"] = {
     "schedule": crontab(hour=7, minute=15),
 }
 CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
-    "task": "audit.tasks.sign_checkpoint",
+    "task": "ledger.tasks.sign_checkpoint",
     "schedule": 60,
 }
 # Result-only feedback: checks a day per grant when the grant sets no calls-per-day limit.

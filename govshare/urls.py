@@ -6,8 +6,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from rights.register import register_page
-from rights.scoreboard_views import scoreboard_csv, scoreboard_page
+from rights import urls as rights_urls
+from sharing import urls as sharing_urls
+from transparency.register import register_page
+from transparency.views import scoreboard_csv, scoreboard_page
 
 admin.site.site_header = "govshare"
 admin.site.site_title = "govshare office"
@@ -25,11 +27,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("catalog.urls")),
     path("requests/", include("access_requests.urls")),
-    path("grants/", include("rights.urls")),
+    path("grants/", include((rights_urls.urlpatterns + sharing_urls.urlpatterns, "grants"))),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
-    path("governance/", include("catalog.governance_urls")),
-    path("disputes/", include("rights.dispute_urls")),
+    path("governance/", include("governance.urls")),
+    path("disputes/", include("governance.dispute_urls")),
     path("attestations/", include("rights.attestation_urls")),
     path("register/", register_page, name="register"),
     path("scoreboard/", scoreboard_page, name="scoreboard"),

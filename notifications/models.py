@@ -30,5 +30,5 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.subject

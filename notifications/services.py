@@ -1,17 +1,25 @@
 """Sending notifications: an in-app row per person and an email, after the change commits."""
 
 import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.db.models import QuerySet
 
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
 
+# send_mass_mail's (subject, message, from_email, recipient_list)
+Mail = tuple[str, str, str | None, list[str]]
 
-def notify(*, recipients, subject, body, url="", key=""):
+
+def notify(
+    *, recipients: Iterable[Any], subject: str, body: str, url: str = "", key: str = ""
+) -> list[Notification]:
     """Record a notification for each recipient and email them once the transaction commits.
 
     With ``key``, a person who already has a notification with that key gets nothing new, so
@@ -34,7 +42,7 @@ def notify(*, recipients, subject, body, url="", key=""):
         ]
     )
     link = f"\n\n{settings.SITE_URL.rstrip('/')}{url}" if url else ""
-    messages = [
+    messages: list[Mail] = [
         (f"[govshare] {subject}", body + link, settings.DEFAULT_FROM_EMAIL, [user.email])
         for user in recipients.values()
         if user.email
@@ -44,7 +52,7 @@ def notify(*, recipients, subject, body, url="", key=""):
     return created
 
 
-def _send(messages):
+def _send(messages: Sequence[Mail]) -> None:
     # The in-app notification is the record; a mail server that is down must not turn a
     # committed decision into an error page.
     try:
@@ -53,7 +61,9 @@ def _send(messages):
         logger.exception("could not email %d notification(s)", len(messages))
 
 
-def notification_mark_read(*, user, notification_ids):
+def notification_mark_read(
+    *, user: Any, notification_ids: Iterable[int] | QuerySet[Notification, Any]
+) -> int:
     from django.utils import timezone
 
     return Notification.objects.filter(

@@ -1,79 +1,26 @@
-from django import forms
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
+from django.db.models import F, QuerySet
+from django.db.models.expressions import Combinable
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from govshare.admin_actions import ServiceOnlyAdminMixin, service_action
-from rights import deliveries, services
-from rights.models import Delivery, Department, Grant, GrantUsage, Membership
+from core.admin_actions import ServiceOnlyAdminMixin, service_action
+from rights import services
+from rights.models import Attestation, Grant, GrantUsage
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
 
 
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    fields = ["user", "role", "created_at"]
-    readonly_fields = ["user", "role", "created_at"]
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Department)
-class DepartmentAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "kind", "is_active"]
-    list_filter = ["kind", "is_active"]
-    search_fields = ["code", "name"]
-    readonly_fields = ["group", "created_at"]
-    inlines = [MembershipInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        # The code names the department's group; it is fixed once created.
-        return [*self.readonly_fields, "code"] if obj else self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.department_update(
-                department=obj, name=obj.name, kind=obj.kind, is_active=obj.is_active
-            )
-        else:
-            created = services.department_create(code=obj.code, name=obj.name, kind=obj.kind)
-            obj.pk, obj.group = created.pk, created.group
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # departments are deactivated, never deleted: history refers to them
-
-
-@admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
-    list_display = ["user", "department", "role", "created_at"]
-    list_filter = ["role", "department"]
-    search_fields = ["user__username", "user__email", "department__code", "department__name"]
-    autocomplete_fields = ["user"]
-    list_select_related = ["user", "department"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["user", "department", "role"] if obj else []
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            created = services.membership_grant(
-                user=obj.user, department=obj.department, role=obj.role
-            )
-            obj.pk = created.pk
-
-    def delete_model(self, request, obj):
-        services.membership_revoke(membership=obj)
-
-    def delete_queryset(self, request, queryset):
-        for membership in queryset.select_related("user", "department"):
-            services.membership_revoke(membership=membership)
-
-
+# guardian types ``change_form_template`` as ``str``, the Django stubs as a template or None.
 @admin.register(Grant)
-class GrantAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
+class GrantAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = [
         "id",
         "resource",
@@ -122,51 +69,6 @@ class GrantAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):
     ]
 
 
-def _retry(user, obj, data):
-    deliveries.delivery_retry(actor=user, delivery=obj)
-
-
-class NoFormAction(forms.Form):
-    """Retry needs no reason: the failure is on record already."""
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
-    list_display = [
-        "id",
-        "grant",
-        "period_key",
-        "caught_up",
-        "status",
-        "row_count",
-        "attempts",
-        "finished_at",
-    ]
-    list_filter = [
-        "status",
-        "caught_up",
-        ("grant__resource", admin.RelatedOnlyFieldListFilter),
-        "grant__grantee_department",
-    ]
-    search_fields = ["=id", "=grant__id", "period_key", "sha256"]
-    list_select_related = ["grant"]
-    change_list_template = "admin/rights/delivery/change_list.html"
-    actions = [
-        service_action(
-            name="retry", label=_("Retry failed deliveries"), call=_retry, form_class=NoFormAction
-        ),
-    ]
-
-    def changelist_view(self, request, extra_context=None):
-        from django.conf import settings
-
-        schedules = [
-            {"name": name, "task": entry["task"], "schedule": str(entry["schedule"])}
-            for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items())
-        ]
-        return super().changelist_view(request, {"schedules": schedules, **(extra_context or {})})
-
-
 @admin.register(GrantUsage)
 class GrantUsageAdmin(ServiceOnlyAdminMixin, admin.ModelAdmin):
     """What the daily volume limits count; the access log holds each call."""
@@ -178,4 +80,50 @@ class GrantUsageAdmin(ServiceOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "day"
 
 
-from rights import dispute_admin  # noqa: F401,E402
+class AttestationOverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, _StrOrPromise]]:
+        return [("yes", _("Overdue")), ("no", _("On time or attested"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Attestation]
+    ) -> QuerySet[Attestation]:
+        late = {"state": Attestation.State.PENDING, "overdue_since__isnull": False}
+        if self.value() == "yes":
+            return queryset.filter(**late)
+        if self.value() == "no":
+            return queryset.exclude(**late)
+        return queryset
+
+
+@admin.register(Attestation)
+class AttestationAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "grant",
+        "grantee",
+        "state",
+        "due_date",
+        "is_overdue",
+        "kind",
+        "attested_at",
+    ]
+    list_filter = [AttestationOverdueFilter, "state", "kind", "grant__grantee_department"]
+    search_fields = ["=id", "=grant__id", "grant__grantee_department__code"]
+    list_select_related = ["grant__grantee_department", "grant__resource"]
+
+    def get_ordering(self, request: HttpRequest) -> list[str | Combinable]:
+        # The office's queue: overdue pending attestations first, then the earliest due.
+        return ["state", F("overdue_since").asc(nulls_last=True), "due_date", "-id"]
+
+    @admin.display(description=_("grantee"), ordering="grant__grantee_department__code")
+    def grantee(self, obj: Attestation) -> str:
+        return obj.grant.grantee_department.code
+
+    @admin.display(boolean=True, description=_("overdue"))
+    def is_overdue(self, obj: Attestation) -> bool:
+        return obj.state == Attestation.State.PENDING and obj.overdue_since is not None

@@ -1,24 +1,29 @@
 """Grants over REST: visible to the grantee, the owner, the management-right holder and the
 office (404 for anyone else). Each lifecycle endpoint calls exactly one service."""
 
-from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from access_requests import services as request_services
 from access_requests.api import request_response
-from access_requests.serializers import RequestDetailSerializer, RequiredReasonSerializer
-from rights import access, selectors, services
-from rights.models import Delivery, Grant
-from rights.serializers import DeliverySerializer, GrantSerializer, VerifySerializer
+from access_requests.serializers import RequestDetailSerializer
+from core.serializers import RequiredReasonSerializer
+from rights import attestations, selectors, services
+from rights.models import Attestation, Grant
+from rights.selectors import attestations_visible_to
+from rights.serializers import AttestationSerializer, AttestSerializer, GrantSerializer
+
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
-def _lifecycle(description):
+def _lifecycle(description: str) -> Callable[[_View], _View]:
     return extend_schema(
         request=RequiredReasonSerializer, responses={200: GrantSerializer}, description=description
     )
@@ -33,20 +38,20 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     # database; the rows every call sees come from ``get_queryset``.
     queryset = Grant.objects.none()
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Grant]:
         return selectors.grants_visible_to(self.request.user).select_related("approved_by")
 
-    def _answer(self, grant):
+    def _answer(self, grant: Grant) -> Response:
         return Response(GrantSerializer(self.get_queryset().get(pk=grant.pk)).data)
 
-    def _reason(self):
+    def _reason(self) -> str:
         serializer = RequiredReasonSerializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data["reason"]
 
     @_lifecycle("Active → suspended; the grantee loses the permission until resumed.")
     @action(detail=True, methods=["post"])
-    def suspend(self, request, pk=None):
+    def suspend(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         return self._answer(
             services.grant_suspend(actor=request.user, grant=grant, reason=self._reason())
@@ -54,7 +59,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @_lifecycle("Suspended → active, inside the validity period only.")
     @action(detail=True, methods=["post"])
-    def resume(self, request, pk=None):
+    def resume(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         return self._answer(
             services.grant_resume(actor=request.user, grant=grant, reason=self._reason())
@@ -62,7 +67,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @_lifecycle("Active or suspended → revoked, for good.")
     @action(detail=True, methods=["post"])
-    def revoke(self, request, pk=None):
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         return self._answer(
             services.grant_revoke(actor=request.user, grant=grant, reason=self._reason())
@@ -74,126 +79,34 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="File a new draft request prefilled from this grant (grantee's requester).",
     )
     @action(detail=True, methods=["post"])
-    def renew(self, request, pk=None):
+    def renew(self, request: Request, pk: str | None = None) -> Response:
         grant = self.get_object()
         renewal = request_services.request_renew(actor=request.user, grant=grant)
         return request_response(request.user, renewal, status.HTTP_201_CREATED)
 
 
-class RecordsPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
+class AttestationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """End-of-use attestations of ended grants: the grantee, the owner, the management-right
+    holder and the office see them; the grantee's requesters attest."""
 
+    queryset = Attestation.objects.none()
+    serializer_class = AttestationSerializer
 
-def _logged_not_found(request, action, target, grant=None):
-    """An outsider's attempt is refused with 404 (nothing to see) and still logged."""
-    access.log_not_visible(http_request=request, action=action, target=target, grant=grant)
-    raise NotFound()
-
-
-class GrantDataViewSet(viewsets.GenericViewSet):
-    """The data side of a grant: deliveries, real-time records, result-only checks."""
-
-    queryset = Grant.objects.none()
-    serializer_class = DeliverySerializer
-
-    def _grant(self, pk, action):
-        grant = selectors.grants_visible_to(self.request.user).filter(pk=pk).first()
-        if grant is None:
-            _logged_not_found(
-                self.request, action, f"grant {pk} {action}", Grant.objects.filter(pk=pk).first()
-            )
-        return grant
-
-    @extend_schema(responses=DeliverySerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def deliveries(self, request, pk=None):
-        grant = selectors.grants_visible_to(request.user).filter(pk=pk).first()
-        if grant is None:
-            raise NotFound()
-        queryset = grant.deliveries.order_by("-created_at", "-id")
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+    def get_queryset(self) -> QuerySet[Attestation]:
+        return attestations_visible_to(self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(
-        parameters=[OpenApiParameter("ITEM", str, description="any approved item = value")],
-        responses=OpenApiTypes.OBJECT,
+        request=AttestSerializer,
+        responses={200: AttestationSerializer},
+        description="Attest that delivered copies were deleted or returned (grantee's requester).",
     )
-    @action(detail=True, methods=["get"])
-    def records(self, request, pk=None):
-        grant = self._grant(pk, "records")
-        paginator = RecordsPagination()
-        try:
-            page = max(1, int(request.query_params.get("page", 1)))
-            size = min(
-                paginator.max_page_size,
-                max(1, int(request.query_params.get("page_size", paginator.page_size))),
-            )
-        except ValueError:
-            raise ValidationError({"page": "Give whole numbers for page and page_size."}) from None
-        filters = {k: v for k, v in request.query_params.items() if k not in access.RESERVED_PARAMS}
-        count, results = access.records_lookup(
-            user=request.user,
-            grant=grant,
-            filters=filters,
-            page=page,
-            page_size=size,
-            http_request=request,
-        )
-        base = request.build_absolute_uri(request.path)
-        query = request.query_params.copy()
-
-        def link(number):
-            query["page"] = number
-            return f"{base}?{query.urlencode()}"
-
-        return Response(
-            {
-                "count": count,
-                "next": link(page + 1) if page * size < count else None,
-                "previous": link(page - 1) if page > 1 else None,
-                "results": results,
-            }
-        )
-
-    @extend_schema(request=VerifySerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
-    def verify(self, request, pk=None):
-        grant = self._grant(pk, "verify")
-        serializer = VerifySerializer(data=request.data)
+    def attest(self, request: Request, pk: str | None = None) -> Response:
+        attestation = self.get_object()
+        serializer = AttestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = access.result_verify(
-            user=request.user,
-            grant=grant,
-            match=serializer.validated_data["match"],
-            check=serializer.validated_data.get("check") or {},
-            http_request=request,
+        attestation = attestations.attestation_submit(
+            actor=request.user, attestation=attestation, **serializer.validated_data
         )
-        return Response({"result": result})
-
-
-class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = Delivery.objects.none()
-    serializer_class = DeliverySerializer
-
-    def get_queryset(self):
-        grants = selectors.grants_visible_to(self.request.user).values("pk")
-        return Delivery.objects.filter(grant_id__in=grants).select_related("grant")
-
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
-    def download(self, request, pk=None):
-        delivery = self.get_queryset().filter(pk=pk).first()
-        if delivery is None:
-            existing = Delivery.objects.filter(pk=pk).select_related("grant").first()
-            _logged_not_found(
-                request, "download", f"delivery {pk}", existing.grant if existing else None
-            )
-        handle = access.delivery_open(user=request.user, delivery=delivery, http_request=request)
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"govshare-delivery-{delivery.pk}.zip",
-            content_type="application/zip",
-        )
+        fresh = self.get_queryset().get(pk=attestation.pk)
+        return Response(AttestationSerializer(fresh).data)

@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class RightsConfig(AppConfig):
     name = "rights"
-    verbose_name = _("Departments and rights")
+    verbose_name = _("Usage rights")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rights import attestation_views as views
+from rights import views
 
 app_name = "attestations"
 urlpatterns = [

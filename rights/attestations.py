@@ -7,49 +7,48 @@ office once per attestation. Opening and attesting each write one ledger entry; 
 goes in as its SHA-256.
 """
 
-from django.contrib.auth import get_user_model
+import datetime
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from access_requests.deadlines import add_working_days
-from audit.ledger import ledger_append, text_sha256
-from govshare.exceptions import IllegalTransition
+from departments.models import Membership
+from departments.permissions import can_attest_end_of_use
+from departments.selectors import members_with_roles, office_reviewers
+from ledger.models import LedgerEntry
+from ledger.services import text_sha256
 from notifications.services import notify
-from rights.models import Attestation, Department, Grant, Membership
-from rights.permissions import can_attest_end_of_use
+from rights.models import Attestation, Grant
+from workdays.deadlines import add_working_days
+from workflow.engine import Workflow, overdue_mark
 
 DUE_WORKING_DAYS = 10
 ENDED = [Grant.Status.REVOKED, Grant.Status.EXPIRED]
 TRANSITIONS = {"attest": ({Attestation.State.PENDING}, Attestation.State.ATTESTED)}
+ATTESTATIONS = Workflow(
+    model=Attestation,
+    transitions=TRANSITIONS,
+    noun=gettext_lazy("attestation"),
+    past={"attest": gettext_lazy("attested")},
+    refusals={"attest": gettext_lazy("This end of use has already been attested.")},
+)
 
 
-def _users(department_id, roles):
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department_id=department_id, memberships__role__in=roles, is_active=True
-        )
-        .distinct()
-    )
-
-
-def _office_reviewers():
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__department__kind=Department.Kind.OFFICE,
-            memberships__role=Membership.Role.REVIEWER,
-            is_active=True,
-        )
-        .distinct()
-    )
-
-
-def _ledger(attestation, event, actor, *, hashes=None, detail=None):
+def _ledger(
+    attestation: Attestation,
+    event: str,
+    actor: Any,
+    *,
+    hashes: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> LedgerEntry:
     grant = attestation.grant
-    return ledger_append(
+    return ATTESTATIONS.record(
+        None,
         event=event,
         actor=actor,
         departments=[
@@ -67,7 +66,7 @@ def _ledger(attestation, event, actor, *, hashes=None, detail=None):
     )
 
 
-def attestations_open_due(*, today=None):
+def attestations_open_due(*, today: datetime.date | None = None) -> int:
     """Open an attestation for every ended grant that lacks one; returns how many were opened.
 
     Safe to run repeatedly and concurrently: a grant has at most one attestation (one-to-one).
@@ -88,7 +87,7 @@ def attestations_open_due(*, today=None):
         try:
             with transaction.atomic():
                 attestation = Attestation(grant=grant, due_date=due)
-                attestation._change_reason = f"opened: grant {grant.status}"
+                attestation._change_reason = f"opened: grant {grant.status}"  # type: ignore[attr-defined]
                 attestation.save()
                 entry = _ledger(
                     attestation,
@@ -98,7 +97,9 @@ def attestations_open_due(*, today=None):
                 )
                 Attestation.objects.filter(pk=attestation.pk).update(ledger_index=entry.index)
                 notify(
-                    recipients=_users(grant.grantee_department_id, [Membership.Role.REQUESTER]),
+                    recipients=members_with_roles(
+                        [grant.grantee_department_id], [Membership.Role.REQUESTER]
+                    ),
                     subject=_("Grant #%(id)d has ended: attest deletion or return by %(due)s")
                     % {"id": grant.pk, "due": due},
                     body=_(
@@ -106,7 +107,7 @@ def attestations_open_due(*, today=None):
                         "then attest it on govshare by %(due)s."
                     )
                     % {"res": grant.resource.title, "due": due},
-                    url=f"/attestations/{attestation.pk}/",
+                    url=attestation.get_absolute_url(),
                 )
         except IntegrityError:
             continue  # another run opened it meanwhile
@@ -115,25 +116,25 @@ def attestations_open_due(*, today=None):
 
 
 @transaction.atomic
-def attestation_submit(*, actor, attestation, kind, statement):
+def attestation_submit(
+    *, actor: Any, attestation: Attestation, kind: str, statement: str
+) -> Attestation:
     """Pending → attested by a requester of the grantee department: copies deleted or returned,
     with a statement of what was done. An attestation past its due date is still accepted."""
-    attestation = (
-        Attestation.objects.select_for_update()
-        .select_related(
+    attestation = ATTESTATIONS.lock(
+        attestation.pk,
+        related=(
             "grant__grantee_department",
             "grant__resource__owner_department",
             "grant__resource__management_right_holder",
-        )
-        .get(pk=attestation.pk)
+        ),
     )
     if not can_attest_end_of_use(actor, attestation):
         raise PermissionDenied(
             _("Only a requester of %(dept)s, the grantee, can attest the end of use.")
             % {"dept": attestation.grant.grantee_department.code}
         )
-    if attestation.state not in TRANSITIONS["attest"][0]:
-        raise IllegalTransition(_("This end of use has already been attested."))
+    ATTESTATIONS.check(attestation, "attest")
     errors = {}
     if kind not in Attestation.Kind.values:
         errors["kind"] = _("Say whether the copies were deleted or returned.")
@@ -141,7 +142,6 @@ def attestation_submit(*, actor, attestation, kind, statement):
         errors["statement"] = _("Describe what was deleted or returned, and when.")
     if errors:
         raise ValidationError(errors)
-    attestation.state = TRANSITIONS["attest"][1]
     attestation.kind = kind
     attestation.statement = statement.strip()
     attestation.attested_by = actor
@@ -154,55 +154,50 @@ def attestation_submit(*, actor, attestation, kind, statement):
         detail={"kind": kind, "late": attestation.overdue_since is not None},
     )
     attestation.ledger_index = entry.index
-    attestation._history_user = actor
-    attestation._change_reason = f"attested: {kind}"
-    attestation.save()
+    ATTESTATIONS.move(attestation, "attest", actor=actor, change_reason=f"attested: {kind}")
     grant = attestation.grant
     notify(
-        recipients=_users(grant.resource.owner_department_id, [Membership.Role.STEWARD]),
+        recipients=members_with_roles(
+            [grant.resource.owner_department_id], [Membership.Role.STEWARD]
+        ),
         subject=_("Grant #%(id)d: %(dept)s attested the end of use")
         % {"id": grant.pk, "dept": grant.grantee_department.code},
         body=f"{attestation.get_kind_display()}\n\n{attestation.statement}",
-        url=f"/attestations/{attestation.pk}/",
+        url=attestation.get_absolute_url(),
     )
     return attestation
 
 
-def attestations_flag_overdue(*, today=None):
+def attestations_flag_overdue(*, today: datetime.date | None = None) -> int:
     """Flag attestations past their due date and tell the office once per attestation."""
     today = today or timezone.localdate()
     late = Attestation.objects.filter(
         state=Attestation.State.PENDING, due_date__lt=today, overdue_since__isnull=True
     ).select_related("grant__grantee_department", "grant__resource")
-    flagged = 0
-    for attestation in late:
-        with transaction.atomic():
-            updated = Attestation.objects.filter(
-                pk=attestation.pk, state=Attestation.State.PENDING, overdue_since__isnull=True
-            ).update(overdue_since=timezone.now())
-            if not updated:
-                continue
-            grant = attestation.grant
-            notify(
-                recipients=_office_reviewers(),
-                subject=_("End of use not attested: grant #%(id)d (%(dept)s, due %(due)s)")
-                % {
-                    "id": grant.pk,
-                    "dept": grant.grantee_department.code,
-                    "due": attestation.due_date,
-                },
-                body=_(
-                    "%(dept)s has not attested deletion or return of the copies of %(res)s "
-                    "delivered under grant #%(id)d; it was due on %(due)s."
-                )
-                % {
-                    "dept": grant.grantee_department.code,
-                    "res": grant.resource.title,
-                    "id": grant.pk,
-                    "due": attestation.due_date,
-                },
-                url=f"/attestations/{attestation.pk}/",
-                key=f"attestation:{attestation.pk}:overdue",
+    return overdue_mark(
+        late,
+        same=("state",),
+        recipients=lambda attestation: office_reviewers(),
+        subject=lambda attestation: (
+            _("End of use not attested: grant #%(id)d (%(dept)s, due %(due)s)")
+            % {
+                "id": attestation.grant.pk,
+                "dept": attestation.grant.grantee_department.code,
+                "due": attestation.due_date,
+            }
+        ),
+        body=lambda attestation: (
+            _(
+                "%(dept)s has not attested deletion or return of the copies of %(res)s "
+                "delivered under grant #%(id)d; it was due on %(due)s."
             )
-            flagged += 1
-    return flagged
+            % {
+                "dept": attestation.grant.grantee_department.code,
+                "res": attestation.grant.resource.title,
+                "id": attestation.grant.pk,
+                "due": attestation.due_date,
+            }
+        ),
+        url=lambda attestation: attestation.get_absolute_url(),
+        key=lambda attestation: f"attestation:{attestation.pk}:overdue",
+    )

@@ -1,11 +1,18 @@
 """Reads for grants: only the grantee, the owner, the management-right holder and the office."""
 
-from django.db.models import Q
+import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from rights.models import Grant
-from rights.permissions import department_ids, is_office_member
+from departments.permissions import department_ids, is_office_member
+from rights.models import Attestation, Grant, GrantEvent
 
+AnyUser = AbstractBaseUser | AnonymousUser
 _JOINS = (
     "grantee_department",
     "resource__owner_department",
@@ -14,7 +21,7 @@ _JOINS = (
 )
 
 
-def grants_visible_to(user):
+def grants_visible_to(user: AnyUser) -> QuerySet[Grant]:
     if is_office_member(user):
         return Grant.objects.select_related(*_JOINS)
     mine = department_ids(user)
@@ -25,11 +32,11 @@ def grants_visible_to(user):
     ).select_related(*_JOINS)
 
 
-def grant_for_user(user, pk):
+def grant_for_user(user: AnyUser, pk: int) -> Grant:
     return get_object_or_404(grants_visible_to(user), pk=pk)
 
 
-def department_grants(user):
+def department_grants(user: AnyUser) -> QuerySet[Grant]:
     """'My department's grants': usage rights the user's departments hold."""
     return (
         Grant.objects.filter(grantee_department_id__in=department_ids(user))
@@ -38,6 +45,63 @@ def department_grants(user):
     )
 
 
-def grant_timeline(grant):
+def grant_timeline(grant: Grant) -> QuerySet[GrantEvent]:
     """The grant's events (granted, suspended, resumed, revoked, expired), oldest first."""
     return grant.events.select_related("actor").order_by("at", "id")
+
+
+_ATTESTATION_JOINS = (
+    "grant__grantee_department",
+    "grant__resource__owner_department",
+    "grant__resource__management_right_holder",
+    "attested_by",
+)
+
+
+def attestations_visible_to(user: AnyUser) -> QuerySet[Attestation]:
+    """The grantee, the owner, the management-right holder and the office."""
+    if is_office_member(user):
+        return Attestation.objects.select_related(*_ATTESTATION_JOINS)
+    mine = department_ids(user)
+    return Attestation.objects.filter(
+        Q(grant__grantee_department_id__in=mine)
+        | Q(grant__resource__owner_department_id__in=mine)
+        | Q(grant__resource__management_right_holder_id__in=mine)
+    ).select_related(*_ATTESTATION_JOINS)
+
+
+def attestation_for_user(user: AnyUser, pk: int) -> Attestation:
+    return get_object_or_404(attestations_visible_to(user), pk=pk)
+
+
+def department_attestations(user: AnyUser) -> QuerySet[Attestation]:
+    """What the user's departments must attest, or watch being attested: pending first,
+    overdue first among them, then by due date."""
+    return attestations_visible_to(user).order_by(
+        "state", F("overdue_since").asc(nulls_last=True), "due_date", "-id"
+    )
+
+
+# --- "usable now": one rule for every data path (downloads, real-time, result-only, deliveries,
+# the public register) ------------------------------------------------------------------------
+
+
+def usable_grants(day: datetime.date | None = None) -> QuerySet[Grant]:
+    """Grants that may be used on ``day`` (today by default): active and inside their period."""
+    day = day or timezone.localdate()
+    return Grant.objects.filter(
+        status=Grant.Status.ACTIVE, valid_from__lte=day, valid_until__gte=day
+    )
+
+
+def grant_unusable_because(grant: Grant, day: datetime.date | None = None) -> str | None:
+    """Why ``grant`` may not be used on ``day`` ("the grant is suspended", ...), or None.
+
+    The same rule as ``usable_grants``; callers put the phrase into their own sentence.
+    """
+    day = day or timezone.localdate()
+    if grant.status != Grant.Status.ACTIVE:
+        return _("the grant is %(s)s") % {"s": grant.get_status_display().lower()}
+    if not grant.valid_from <= day <= grant.valid_until:
+        return _("the grant is outside its validity period")
+    return None

@@ -2,14 +2,15 @@
 
 from rest_framework import serializers
 
-from rights.models import Delivery, Grant
+from rights.models import Attestation, Grant
 
 
 class GrantSerializer(serializers.ModelSerializer):
     """A grant as approved: ``fields`` are the approved item names."""
 
     grantee_department = serializers.CharField(source="grantee_department.code", read_only=True)
-    fields = serializers.ListField(child=serializers.CharField(), read_only=True)
+    # The approved items; the stubs type ``fields`` as the serializer's field mapping.
+    fields = serializers.ListField(child=serializers.CharField(), read_only=True)  # type: ignore[assignment]
     legal_basis = serializers.DictField(child=serializers.CharField(), read_only=True)
     approved_by = serializers.CharField(source="approved_by.username", read_only=True)
 
@@ -38,41 +39,41 @@ class GrantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.ModelSerializer):
-    download = serializers.SerializerMethodField()
+class AttestationSerializer(serializers.ModelSerializer):
+    grantee_department = serializers.CharField(
+        source="grant.grantee_department.code", read_only=True
+    )
+    grant_status = serializers.CharField(source="grant.status", read_only=True)
+    attested_by = serializers.CharField(
+        source="attested_by.username", read_only=True, allow_null=True
+    )
+    overdue = serializers.SerializerMethodField()
 
     class Meta:
-        model = Delivery
+        model = Attestation
         fields = [
             "id",
             "grant",
-            "status",
-            "period_key",
-            "caught_up",
-            "release",
-            "sha256",
-            "file_sha256",
-            "row_count",
-            "size_bytes",
-            "attempts",
-            "error",
-            "created_at",
-            "started_at",
-            "finished_at",
+            "grant_status",
+            "grantee_department",
+            "state",
+            "due_date",
+            "overdue",
+            "overdue_since",
+            "kind",
+            "statement",
+            "attested_by",
+            "attested_at",
             "ledger_index",
-            "manifest",
-            "download",
+            "created_at",
         ]
         read_only_fields = fields
 
-    def get_download(self, delivery) -> str | None:
-        if delivery.status != Delivery.Status.SUCCEEDED:
-            return None
-        return f"/api/v1/deliveries/{delivery.pk}/download/"
+    def get_overdue(self, obj: Attestation) -> bool:
+        # The flag the periodic job sets (attestations_flag_overdue); the API does not re-judge.
+        return obj.overdue_since is not None
 
 
-class VerifySerializer(serializers.Serializer):
-    match = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    check = serializers.DictField(
-        child=serializers.CharField(allow_blank=True), required=False, default=dict
-    )
+class AttestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Attestation.Kind.choices)
+    statement = serializers.CharField(allow_blank=True)

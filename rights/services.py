@@ -1,12 +1,14 @@
-"""Write paths for departments, memberships and grants.
+"""Write paths for grants, the usage right: created by an approval, then suspended, resumed,
+revoked or expired through the workflow engine (``GRANTS``).
 
-A department's auth group mirrors its memberships: a user is in the group exactly while they hold
-at least one role in the department. These functions are the only place that changes either.
+The grantee department's group holds ``rights.use_grant`` on the grant exactly while the grant
+is active; these functions are the only place that gives or takes it.
 """
 
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,60 +16,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit.ledger import ledger_append, text_sha256
-from govshare.exceptions import IllegalTransition
-from rights.models import Department, Grant, GrantEvent, Membership
-from rights.permissions import can_manage_grant
-
-
-def _group_name(code):
-    return f"department:{code}"
-
-
-@transaction.atomic
-def department_create(*, code, name, kind=Department.Kind.ORDINARY):
-    """Create a department with its own auth group; refuses a code already in use."""
-    department = Department(code=code, name=name, kind=kind)
-    department.group = Group(name=_group_name(code))
-    department.full_clean(exclude=["group"])
-    if Group.objects.filter(name=department.group.name).exists():
-        raise ValidationError(
-            {"code": _("A group for department %(code)s already exists.") % {"code": code}}
-        )
-    department.group.save()
-    department.save()
-    return department
-
-
-@transaction.atomic
-def department_update(*, department, name, kind, is_active):
-    department = Department.objects.select_for_update().get(pk=department.pk)
-    department.name = name
-    department.kind = kind
-    department.is_active = is_active
-    department.full_clean(exclude=["group"])
-    department.save()
-    return department
-
-
-@transaction.atomic
-def membership_grant(*, user, department, role):
-    """Give ``user`` a role in ``department`` (idempotent) and put them in its group."""
-    membership, _created = Membership.objects.get_or_create(
-        user=user, department=department, role=role
-    )
-    user.groups.add(department.group)
-    return membership
-
-
-@transaction.atomic
-def membership_revoke(*, membership):
-    """Remove one role; the user leaves the department's group with their last role there."""
-    user, department = membership.user, membership.department
-    membership.delete()
-    if not Membership.objects.filter(user=user, department=department).exists():
-        user.groups.remove(department.group)
-
+from access_requests.models import Request
+from core.exceptions import IllegalTransition
+from departments.permissions import can_manage_grant
+from ledger.services import text_sha256
+from notifications.services import notify
+from rights.models import Grant, GrantEvent
+from workflow.engine import Workflow
 
 # --- Grants: the usage right ----------------------------------------------------------------
 
@@ -83,13 +38,36 @@ GRANT_ACTION_PAST = {
     "revoke": gettext_lazy("revoked"),
     "expire": gettext_lazy("expired"),
 }
+GRANTS = Workflow(
+    model=Grant,
+    transitions=GRANT_TRANSITIONS,
+    state_field="status",
+    noun=gettext_lazy("grant"),
+    past=GRANT_ACTION_PAST,
+    step_model=GrantEvent,
+    step_link="grant",
+    refusal=gettext_lazy("This grant is %(state)s; it cannot be %(action)s."),
+)
 USE_GRANT = "rights.use_grant"
+_LOCK_JOINS = (
+    "resource__management_right_holder",
+    "resource__owner_department",
+    "grantee_department",
+)
 
 
-def grant_create(*, request, approved_by, fields, max_records_per_day=None, max_calls_per_day=None):
+def grant_create(
+    *,
+    request: Request,
+    approved_by: Any,
+    fields: Iterable[str],
+    max_records_per_day: int | None = None,
+    max_calls_per_day: int | None = None,
+) -> Grant:
     """Snapshot an approved request into an active grant and give the grantee its permission.
 
-    Called by ``access_requests.services.request_approve`` inside its transaction.
+    The ``request_approved`` hook: ``access_requests.services.request_approve`` calls it inside
+    its transaction, and links the approval's ledger entry from the "grant" event.
     """
     resource = request.resource
     grant = Grant(
@@ -108,55 +86,35 @@ def grant_create(*, request, approved_by, fields, max_records_per_day=None, max_
         max_calls_per_day=max_calls_per_day,
         approved_by=approved_by,
     )
-    grant._history_user = approved_by
-    grant._change_reason = "granted"
+    grant._history_user = approved_by  # type: ignore[attr-defined]
+    grant._change_reason = "granted"  # type: ignore[attr-defined]
     grant.save()
     assign_perm(USE_GRANT, grant.grantee_department.group, grant)
-    GrantEvent.objects.create(
-        grant=grant,
-        action="grant",
-        from_status=Grant.Status.ACTIVE,
-        to_status=Grant.Status.ACTIVE,
-        actor=approved_by,
-    )
+    GRANTS.step(grant, "grant", Grant.Status.ACTIVE, Grant.Status.ACTIVE, actor=approved_by)
     return grant
 
 
-def _grant_transition(grant_id, action, actor, reason, check_actor=True):
-    grant = (
-        Grant.objects.select_for_update()
-        .select_related(
-            "resource__management_right_holder",
-            "resource__owner_department",
-            "grantee_department",
-        )
-        .get(pk=grant_id)
-    )
-    allowed_from, to = GRANT_TRANSITIONS[action]
+def _grant_transition(
+    grant_id: int, action: str, actor: Any, reason: str, check_actor: bool = True
+) -> Grant:
+    """Lock, check the actor and the table, move, give or take the permission, record."""
+    grant: Grant = GRANTS.lock(grant_id, related=_LOCK_JOINS)
     if check_actor and not can_manage_grant(actor, grant):
         raise PermissionDenied(
             _("Only the holder of the shared-management right of %(res)s can do this.")
             % {"res": grant.resource.identifier}
         )
-    if grant.status not in allowed_from:
-        raise IllegalTransition(
-            _("This grant is %(status)s; it cannot be %(action)s.")
-            % {"status": grant.get_status_display().lower(), "action": GRANT_ACTION_PAST[action]}
-        )
-    from_status = grant.status
-    grant.status = to
-    if to in (Grant.Status.REVOKED, Grant.Status.EXPIRED):
+    GRANTS.check(grant, action)
+    if GRANTS.target(action, grant.status) in (Grant.Status.REVOKED, Grant.Status.EXPIRED):
         grant.ended_at = timezone.now()
-    grant._history_user = actor
-    grant._change_reason = f"{action}: {reason}"[:100] if reason else action
-    grant.save()
-    if to == Grant.Status.ACTIVE:
+    event = GRANTS.move(grant, action, actor=actor, reason=reason)
+    if grant.status == Grant.Status.ACTIVE:
         assign_perm(USE_GRANT, grant.grantee_department.group, grant)
     else:
         remove_perm(USE_GRANT, grant.grantee_department.group, grant)
-    entry = ledger_append(
+    GRANTS.record(
+        event,
         event=f"grant.{action}",
-        actor=actor,
         departments=[
             grant.grantee_department,
             grant.resource.owner_department_id and grant.resource.owner_department,
@@ -164,21 +122,12 @@ def _grant_transition(grant_id, action, actor, reason, check_actor=True):
         ],
         subject={"grant": grant.pk, "request": grant.request_id, "resource": grant.resource_id},
         hashes={"reason_sha256": text_sha256(reason)} if reason else None,
-        detail={"from": from_status, "to": to},
-    )
-    GrantEvent.objects.create(
-        grant=grant,
-        action=action,
-        from_status=from_status,
-        to_status=to,
-        actor=actor,
-        reason=reason,
-        ledger_index=entry.index,
+        detail={"from": event.from_state, "to": event.to_state},
     )
     return grant
 
 
-def _require_reason(reason):
+def _require_reason(reason: str) -> str:
     if not (reason or "").strip():
         raise ValidationError(
             {"reason": _("Give the reason; it is recorded and sent to the grantee.")}
@@ -186,19 +135,17 @@ def _require_reason(reason):
     return reason.strip()
 
 
-def _tell_grantee(grant, subject, body):
-    from notifications.services import notify
-
+def _tell_grantee(grant: Grant, subject: str, body: str) -> None:
     notify(
         recipients=grant.grantee_department.group.user_set.all(),
         subject=subject,
         body=body,
-        url=f"/grants/{grant.pk}/",
+        url=grant.get_absolute_url(),
     )
 
 
 @transaction.atomic
-def grant_suspend(*, actor, grant, reason):
+def grant_suspend(*, actor: Any, grant: Grant, reason: str) -> Grant:
     """Active → suspended; the grantee loses the permission to use it until resumed."""
     reason = _require_reason(reason)
     grant = _grant_transition(grant.pk, "suspend", actor, reason)
@@ -207,10 +154,10 @@ def grant_suspend(*, actor, grant, reason):
 
 
 @transaction.atomic
-def grant_resume(*, actor, grant, reason):
+def grant_resume(*, actor: Any, grant: Grant, reason: str) -> Grant:
     """Suspended → active, only while the grant is inside its validity period."""
     reason = _require_reason(reason)
-    locked = Grant.objects.select_for_update().get(pk=grant.pk)
+    locked: Grant = GRANTS.lock(grant.pk)
     if locked.valid_until < timezone.localdate():
         raise IllegalTransition(_("The grant's validity period has ended; file a renewal."))
     grant = _grant_transition(grant.pk, "resume", actor, reason)
@@ -219,7 +166,7 @@ def grant_resume(*, actor, grant, reason):
 
 
 @transaction.atomic
-def grant_revoke(*, actor, grant, reason):
+def grant_revoke(*, actor: Any, grant: Grant, reason: str) -> Grant:
     """Active or suspended → revoked, for good."""
     reason = _require_reason(reason)
     grant = _grant_transition(grant.pk, "revoke", actor, reason)
@@ -227,7 +174,7 @@ def grant_revoke(*, actor, grant, reason):
     return grant
 
 
-def grants_expire_due(*, today=None):
+def grants_expire_due(*, today: datetime.date | None = None) -> int:
     """Expire every grant whose validity has ended; returns how many. Safe to run repeatedly."""
     today = today or timezone.localdate()
     due = Grant.objects.filter(
@@ -249,10 +196,10 @@ def grants_expire_due(*, today=None):
     return expired
 
 
-def grants_warn_expiry(*, today=None, days_before=(14, 3)):
+def grants_warn_expiry(
+    *, today: datetime.date | None = None, days_before: Iterable[int] = (14, 3)
+) -> int:
     """Warn grantees 14 and 3 days before the end; each warning goes once per grant and person."""
-    from notifications.services import notify
-
     today = today or timezone.localdate()
     sent = 0
     for days in days_before:
@@ -269,7 +216,7 @@ def grants_warn_expiry(*, today=None, days_before=(14, 3)):
                         % {"id": grant.pk, "days": days},
                         body=_("Your use of %(res)s ends on %(date)s. Renew it in time.")
                         % {"res": grant.resource.title, "date": grant.valid_until},
-                        url=f"/grants/{grant.pk}/",
+                        url=grant.get_absolute_url(),
                         key=f"grant:{grant.pk}:expiry:{days}",
                     )
                 )

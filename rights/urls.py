@@ -1,3 +1,6 @@
+"""Grant pages, mounted at ``/grants/`` (namespace ``grants``, with the delivery downloads of
+``sharing.urls``)."""
+
 from django.urls import path
 
 from rights import views
@@ -7,7 +10,6 @@ urlpatterns = [
     path("", views.grant_list, name="grant_list"),
     path("<int:pk>/", views.grant_detail, name="grant_detail"),
     path("<int:pk>/renew/", views.grant_renew, name="grant_renew"),
-    path("deliveries/<int:pk>/download/", views.delivery_download, name="delivery_download"),
     # suspend, resume, revoke (POST only)
     path("<int:pk>/<slug:action>/", views.grant_action, name="grant_action"),
 ]

@@ -1,9 +1,15 @@
 """Grant pages. Views parse input, call one service or selector, and render."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,15 +17,23 @@ from django.views.decorators.http import require_POST
 
 from access_requests import selectors as request_selectors
 from access_requests import services as request_services
-from access_requests.forms import ReasonForm
 from access_requests.models import Frequency, LegalBasisKind
-from access_requests.views import STEP_LABELS
+from access_requests.selectors import STEP_LABELS
 from catalog.models import Method
-from govshare.exceptions import DomainError
-from govshare.forms import error_message
-from rights import access, selectors, services
-from rights.models import Delivery
-from rights.permissions import can_manage_grant, is_member_of, is_requester_for
+from core.exceptions import DomainError
+from core.forms import ReasonForm, add_service_errors, error_message
+from departments.permissions import (
+    can_attest_end_of_use,
+    can_manage_grant,
+    is_member_of,
+    is_requester_for,
+)
+from rights import attestations, selectors, services
+from rights.forms import AttestationForm
+from rights.models import Attestation, Grant, GrantEvent
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
 
 PAGE_SIZE = 25
 
@@ -31,38 +45,38 @@ HISTORY_LABELS = {
     "expire": gettext_lazy("Expired"),
 }
 # action: (service function, message once done)
-STEPS = {
+STEPS: dict[str, tuple[Callable[..., Grant], _StrOrPromise]] = {
     "suspend": (services.grant_suspend, gettext_lazy("The grant is suspended.")),
     "resume": (services.grant_resume, gettext_lazy("The grant is active again.")),
     "revoke": (services.grant_revoke, gettext_lazy("The grant is revoked.")),
 }
 
 
-def grant_list(request):
+def grant_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.department_grants(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(request, "rights/grant_list.html", {"page": page})
 
 
-def _history_rows(grant):
+def _history_rows(grant: Grant) -> list[GrantEvent]:
     rows = list(selectors.grant_timeline(grant))
     for row in rows:
-        row.label = HISTORY_LABELS.get(row.action, row.action)
+        row.label = HISTORY_LABELS.get(row.action, row.action)  # type: ignore[attr-defined]
     return rows
 
 
-def grant_detail(request, pk):
+def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_for_user(request.user, pk)
     steps = list(request_selectors.timeline(grant.request))
     for step in steps:
-        step.label = STEP_LABELS.get(step.action, step.action)
+        step.label = STEP_LABELS.get(step.action, step.action)  # type: ignore[attr-defined]
     manageable = set()
     if can_manage_grant(request.user, grant):
         manageable = {
             action for action in STEPS if grant.status in services.GRANT_TRANSITIONS[action][0]
         }
-    basis = grant.legal_basis or {}
+    basis: dict[str, Any] = grant.legal_basis or {}
     return render(
         request,
         "rights/grant_detail.html",
@@ -71,7 +85,8 @@ def grant_detail(request, pk):
             "method_label": dict(Method.choices).get(grant.method, grant.method),
             "frequency_label": dict(Frequency.choices).get(grant.frequency, grant.frequency),
             "basis": basis,
-            "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),
+            # No kind looks up None, which has no label.
+            "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),  # type: ignore[arg-type]
             "history": _history_rows(grant),
             "deliveries": grant.deliveries.order_by("-created_at", "-id")[:20],
             "can_use": grant.status == grant.Status.ACTIVE
@@ -89,7 +104,7 @@ def grant_detail(request, pk):
 
 
 @require_POST
-def grant_action(request, pk, action):
+def grant_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in STEPS:
         raise Http404(_("No such step."))
     grant = selectors.grant_for_user(request.user, pk)
@@ -97,7 +112,7 @@ def grant_action(request, pk, action):
     form = ReasonForm(request.POST, required=False)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors["reason"])
+            raise ValidationError(form.errors["reason"])  # type: ignore[arg-type]  # a list at runtime
         step(actor=request.user, grant=grant, reason=form.cleaned_data["reason"])
     except (ValidationError, DomainError) as exc:
         messages.error(request, error_message(exc))
@@ -107,7 +122,7 @@ def grant_action(request, pk, action):
 
 
 @require_POST
-def grant_renew(request, pk):
+def grant_renew(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_for_user(request.user, pk)
     try:
         draft = request_services.request_renew(actor=request.user, grant=grant)
@@ -118,32 +133,44 @@ def grant_renew(request, pk):
     return redirect("access_requests:request_edit", pk=draft.pk)
 
 
-def delivery_download(request, pk):
-    """The delivered file, for the grantee's members while the grant is active (logged)."""
-    delivery = (
-        Delivery.objects.filter(
-            pk=pk, grant__in=selectors.grants_visible_to(request.user).values("pk")
-        )
-        .select_related("grant")
-        .first()
+def attestation_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.department_attestations(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    if delivery is None:
-        existing = Delivery.objects.filter(pk=pk).select_related("grant").first()
-        access.log_not_visible(
-            http_request=request,
-            action="download",
-            target=f"delivery {pk}",
-            grant=existing.grant if existing else None,
-        )
-        raise Http404
-    try:
-        handle = access.delivery_open(user=request.user, delivery=delivery, http_request=request)
-    except DomainError as exc:
-        messages.error(request, error_message(exc))
-        return redirect("grants:grant_detail", pk=delivery.grant_id)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"govshare-delivery-{delivery.pk}.zip",
-        content_type="application/zip",
+    return render(request, "rights/attestation_list.html", {"page": page})
+
+
+def _render_detail(
+    request: HttpRequest, attestation: Attestation, form: Form, status: int = 200
+) -> HttpResponse:
+    may_attest = attestation.state == Attestation.State.PENDING and can_attest_end_of_use(
+        request.user, attestation
     )
+    return render(
+        request,
+        "rights/attestation_detail.html",
+        {"attestation": attestation, "form": form if may_attest else None},
+        status=status,
+    )
+
+
+def attestation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    attestation = selectors.attestation_for_user(request.user, pk)
+    return _render_detail(request, attestation, AttestationForm())
+
+
+@require_POST
+def attestation_attest(request: HttpRequest, pk: int) -> HttpResponse:
+    attestation = selectors.attestation_for_user(request.user, pk)
+    form = AttestationForm(request.POST)
+    if form.is_valid():
+        try:
+            attestations.attestation_submit(
+                actor=request.user, attestation=attestation, **form.cleaned_data
+            )
+        except (ValidationError, DomainError) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The end of use is attested."))
+            return redirect("attestations:attestation_detail", pk=attestation.pk)
+    return _render_detail(request, attestation, form, status=400)

@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from catalog import services as catalog_services
-from rights import services as rights_services
-from rights.models import Department, Membership
+from departments import services as department_services
+from departments.models import Department, Membership
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = "/usr/bin/chromium"
@@ -62,7 +62,7 @@ def artifacts_dir():
 @pytest.fixture
 def departments(db):
     return {
-        code: rights_services.department_create(code=code, name=name, kind=kind)
+        code: department_services.department_create(code=code, name=name, kind=kind)
         for code, name, kind in [
             ("OFFICE", "Data Management Office", Department.Kind.OFFICE),
             ("HEALTH", "Health Bureau", Department.Kind.ORDINARY),
@@ -75,7 +75,7 @@ def departments(db):
 def make_user(username, department=None, role=None):
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     if department is not None:
-        rights_services.membership_grant(user=user, department=department, role=role)
+        department_services.membership_grant(user=user, department=department, role=role)
     return user
 
 
@@ -176,7 +176,7 @@ def civil_reviewer(departments):
 @pytest.fixture
 def office_member_from_civil(departments, reviewer):
     """The office reviewer who is also a member of CIVIL: must not decide CIVIL's requests."""
-    rights_services.membership_grant(
+    department_services.membership_grant(
         user=reviewer, department=departments["CIVIL"], role=Membership.Role.REQUESTER
     )
     return reviewer
@@ -225,7 +225,7 @@ def request_draft(released, requester, departments):
 
 @pytest.fixture(scope="session")
 def _ledger_key_file(tmp_path_factory):
-    from audit.keys import write_new_key
+    from ledger.keys import write_new_key
 
     path = tmp_path_factory.mktemp("ledger") / "signing.key"
     write_new_key(path, "govshare.test/ledger")

@@ -8,7 +8,9 @@ from django.core.management import call_command
 
 from access_requests import services as rs
 from access_requests.models import Request
-from rights.models import Grant, Membership
+from departments import services as department_services
+from departments.models import Membership
+from rights.models import Grant
 
 ADMIN = "/admin/access_requests/request/"
 
@@ -77,9 +79,8 @@ def test_admin_partial_approval_creates_the_grant(client, office_staff, in_offic
 def test_admin_action_by_a_reviewer_of_the_requesting_department_changes_nothing(
     client, office_staff, in_office_review, departments
 ):
-    from rights import services as rights_services
 
-    rights_services.membership_grant(
+    department_services.membership_grant(
         user=office_staff, department=departments["CIVIL"], role=Membership.Role.REQUESTER
     )
     client.force_login(office_staff)
@@ -139,8 +140,8 @@ def test_queue_lists_overdue_first_and_filters(
     overdue = client.get(ADMIN, {"overdue": "yes"})
     assert [obj.pk for obj in overdue.context["cl"].result_list] == [other.pk]
     for path in (
-        "/admin/access_requests/holiday/",
-        "/admin/access_requests/reviewpolicy/",
+        "/admin/workdays/holiday/",
+        "/admin/workdays/reviewpolicy/",
         "/admin/notifications/notification/",
         "/admin/rights/grant/",
     ):

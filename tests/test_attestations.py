@@ -7,15 +7,16 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from access_requests.deadlines import add_working_days
-from audit.models import LedgerEntry
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
+from departments.models import Membership
+from ledger.models import LedgerEntry
 from notifications.models import Notification
 from rights import attestations, tasks
 from rights import services as grant_services
-from rights.models import Attestation, Grant, Membership
+from rights.models import Attestation, Grant
 from tests.conftest import make_user
 from tests.test_disputes import api, make_grant, queries_for
+from workdays.deadlines import add_working_days
 
 ATTESTATIONS = "/api/v1/attestations/"
 

@@ -6,9 +6,11 @@ import pytest
 from django.test import RequestFactory
 
 from access_requests import services as rs
-from audit.models import AccessLog, LedgerEntry
+from audit.models import AccessLog
 from audit.services import access_log_record
-from rights.models import Grant, Membership
+from departments.models import Membership
+from ledger.models import LedgerEntry
+from rights.models import Grant
 from tests.conftest import make_user
 
 

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from catalog import services
 from catalog.models import Resource
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
 from tests.conftest import ITEMS, resource_data
 
 

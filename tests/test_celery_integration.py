@@ -32,11 +32,12 @@ from django.conf import settings
 from django.db import connection
 
 from access_requests import services as rs
-from audit.models import LedgerEntry
 from catalog import services as catalog_services
 from govshare.celery import app as celery_app
-from rights.deliveries import deliveries_dispatch, deliveries_sweep
-from rights.models import Delivery, Grant
+from ledger.models import LedgerEntry
+from rights.models import Grant
+from sharing.deliveries import deliveries_dispatch, deliveries_sweep
+from sharing.models import Delivery
 from tests.conftest import csv_upload, request_data
 
 ALL_ITEMS = ["resident_id", "birth_date", "dose_number", "fee", "adverse_event"]
@@ -378,7 +379,7 @@ def test_a_delivery_enqueued_while_the_broker_is_down_is_sent_by_the_sweeper(
     periodic_grant, workers, use_broker, redis_url, caplog
 ):
     use_broker(f"redis://127.0.0.1:{_closed_port()}/0")
-    with caplog.at_level("WARNING", logger="rights.deliveries"):
+    with caplog.at_level("WARNING", logger="sharing.deliveries"):
         (delivery,) = deliveries_dispatch()  # must not raise
     assert f"delivery {delivery.pk} waits for the sweeper" in caplog.text
     delivery.refresh_from_db()

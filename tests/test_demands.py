@@ -11,16 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access_requests.deadlines import add_working_days
-from audit.models import LedgerEntry
-from catalog import governance_services as gs
 from catalog import services as catalog_services
-from catalog import tasks
-from catalog.models import Demand, DemandSupporter
+from departments import services as department_services
+from departments.models import Membership
+from governance import tasks
+from governance.models import Demand, DemandSupporter
+from governance.services import demands as demand_services
+from ledger.models import LedgerEntry
 from notifications.models import Notification
-from rights import services as rights_services
-from rights.models import Membership
 from tests.conftest import ITEMS, make_user, resource_data
+from workdays.deadlines import add_working_days
 
 # Remove once catalog.governance_urls and the API routes are wired into the project's URLs.
 
@@ -71,7 +71,9 @@ def demand_payload(**overrides):
 def file_demand(requester, departments, **overrides):
     data = demand_payload(**overrides)
     items = data.pop("items")
-    return gs.demand_file(actor=requester, department=departments["CIVIL"], data=data, items=items)
+    return demand_services.demand_file(
+        actor=requester, department=departments["CIVIL"], data=data, items=items
+    )
 
 
 @pytest.fixture
@@ -81,7 +83,9 @@ def demand(requester, departments):
 
 @pytest.fixture
 def routed(demand, reviewer, departments):
-    return gs.demand_route(actor=reviewer, demand=demand, department=departments["HEALTH"])
+    return demand_services.demand_route(
+        actor=reviewer, demand=demand, department=departments["HEALTH"]
+    )
 
 
 @pytest.fixture
@@ -264,7 +268,9 @@ def test_every_step_refuses_everyone_but_its_actor_and_changes_nothing(
     demand, personas, departments, health_resource, action, state, allowed, body
 ):
     if state == "routed":
-        gs.demand_route(actor=personas["reviewer"], demand=demand, department=departments["HEALTH"])
+        demand_services.demand_route(
+            actor=personas["reviewer"], demand=demand, department=departments["HEALTH"]
+        )
     if body == "resource":
         body = {"resource": health_resource.pk}
     path = f"{DEMANDS}{demand.pk}/{action}/"
@@ -282,7 +288,7 @@ def test_every_step_refuses_everyone_but_its_actor_and_changes_nothing(
 def test_an_office_reviewer_never_routes_their_own_departments_demand(
     demand, reviewer, departments
 ):
-    rights_services.membership_grant(
+    department_services.membership_grant(
         user=reviewer, department=departments["CIVIL"], role=Membership.Role.REQUESTER
     )
     reviewer = get_user_model().objects.get(pk=reviewer.pk)  # no cached roles
@@ -300,7 +306,9 @@ def test_join_refuses_the_filer_twice_the_routed_owner_and_a_closed_demand(
     routed, requester, police_requester, steward, departments
 ):
     owner_requester = make_user("health_clerk", departments["HEALTH"], Membership.Role.REQUESTER)
-    gs.demand_join(actor=police_requester, demand=routed, department=departments["POLICE"])
+    demand_services.demand_join(
+        actor=police_requester, demand=routed, department=departments["POLICE"]
+    )
     for user, message in (
         (requester, "Your department filed this demand"),
         (police_requester, "POLICE has already joined"),
@@ -313,7 +321,7 @@ def test_join_refuses_the_filer_twice_the_routed_owner_and_a_closed_demand(
         assert snapshot(routed) == before
     # Only requesters act for their department.
     assert post(steward, f"{DEMANDS}{routed.pk}/join/", {"department": "HEALTH"}).status_code == 403
-    gs.demand_decline(actor=steward, demand=routed, reason="Not ours.")
+    demand_services.demand_decline(actor=steward, demand=routed, reason="Not ours.")
     late = make_user("late_clerk", departments["OFFICE"], Membership.Role.REQUESTER)
     before = snapshot(routed)
     assert post(late, f"{DEMANDS}{routed.pk}/join/").status_code == 409
@@ -343,7 +351,7 @@ def test_demands_are_listed_for_every_department_but_withdrawn_ones_only_for_the
     demand, requester, police_requester, reviewer
 ):
     assert api(police_requester).get(f"{DEMANDS}{demand.pk}/").status_code == 200
-    gs.demand_withdraw(actor=requester, demand=demand)
+    demand_services.demand_withdraw(actor=requester, demand=demand)
     assert api(police_requester).get(f"{DEMANDS}{demand.pk}/").status_code == 404
     assert api(police_requester).get(DEMANDS).json()["count"] == 0
     assert api(police_requester).post(f"{DEMANDS}{demand.pk}/join/").status_code == 404
@@ -391,7 +399,9 @@ def test_list_runs_a_fixed_number_of_queries(requester, police_requester, depart
     few = count(2)
     for _number in range(10):
         demand = file_demand(requester, departments)
-        gs.demand_join(actor=police_requester, demand=demand, department=departments["POLICE"])
+        demand_services.demand_join(
+            actor=police_requester, demand=demand, department=departments["POLICE"]
+        )
     many = count(12)
     # session, user, roles, office ids, count, page, supporters
     assert few == many == 7
@@ -402,9 +412,9 @@ def test_list_runs_a_fixed_number_of_queries(requester, police_requester, depart
 
 def test_overdue_demands_are_flagged_once(routed, steward, reviewer):
     late = routed.due_date + datetime.timedelta(days=1)
-    assert gs.demands_mark_overdue(today=routed.due_date) == 0
-    assert gs.demands_mark_overdue(today=late) == 1
-    assert gs.demands_mark_overdue(today=late) == 0
+    assert demand_services.demands_mark_overdue(today=routed.due_date) == 0
+    assert demand_services.demands_mark_overdue(today=late) == 1
+    assert demand_services.demands_mark_overdue(today=late) == 0
     for user in (steward, reviewer):
         assert told(user, "is overdue") == 1
     assert tasks.mark_overdue_demands() == 0
@@ -505,7 +515,9 @@ def test_demand_list_page_searches_and_runs_a_fixed_number_of_queries(
     few, _page = count()
     for _number in range(6):
         demand = file_demand(requester, departments, title="Vehicle registrations")
-        gs.demand_join(actor=police_requester, demand=demand, department=departments["POLICE"])
+        demand_services.demand_join(
+            actor=police_requester, demand=demand, department=departments["POLICE"]
+        )
     many, page = count()
     assert few == many
     assert "7 demands" in page
@@ -534,7 +546,7 @@ def test_the_office_routes_from_the_admin_queue(client, demand, departments):
     office = make_user("office_admin", departments["OFFICE"], Membership.Role.REVIEWER)
     office.is_staff = office.is_superuser = True
     office.save()
-    changelist = reverse("admin:catalog_demand_changelist")
+    changelist = reverse("admin:governance_demand_changelist")
     client.force_login(admin)
     assert client.get(changelist).status_code == 200
     # A superuser who is no office reviewer is refused by the service, per row.
@@ -565,4 +577,6 @@ def test_the_office_routes_from_the_admin_queue(client, demand, departments):
     demand.refresh_from_db()
     assert (demand.state, demand.routed_to) == (D.ROUTED, departments["HEALTH"])
     assert demand.steps.last().reason == "Health keeps civil-status extracts."
-    assert client.get(reverse("admin:catalog_demand_change", args=[demand.pk])).status_code == 200
+    assert (
+        client.get(reverse("admin:governance_demand_change", args=[demand.pk])).status_code == 200
+    )

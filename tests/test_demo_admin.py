@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from catalog.models import Release, Resource
-from rights.models import Department, Membership
+from departments.models import Department, Membership
 
 
 @pytest.fixture
@@ -66,8 +66,8 @@ def test_health_steward_sees_the_resource_with_its_release(client, demo):
 @pytest.mark.parametrize(
     "path",
     [
-        "/admin/rights/department/",
-        "/admin/rights/membership/",
+        "/admin/departments/department/",
+        "/admin/departments/membership/",
         "/admin/catalog/resource/",
         "/admin/catalog/release/",
         "/admin/catalog/dataitem/",
@@ -102,7 +102,9 @@ def test_admin_membership_changes_keep_the_department_group_in_step(client, demo
     user = get_user_model().objects.get(username="police_clerk")
     police = Department.objects.get(code="POLICE")
     membership = Membership.objects.get(user=user, department=police)
-    response = client.post(f"/admin/rights/membership/{membership.pk}/delete/", {"post": "yes"})
+    response = client.post(
+        f"/admin/departments/membership/{membership.pk}/delete/", {"post": "yes"}
+    )
     assert response.status_code == 302
     assert not user.groups.filter(pk=police.group_id).exists()
 

@@ -16,13 +16,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access_requests import services as rs
-from access_requests.deadlines import add_working_days
-from audit.models import LedgerEntry
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
+from departments.models import Membership
+from governance.models import Dispute, DisputeDecision, QualityReport
+from governance.services import decisions, disputes
+from ledger.models import LedgerEntry
 from notifications.models import Notification
-from rights import disputes
-from rights.models import Dispute, DisputeDecision, Grant, GrantEvent, Membership
+from rights.models import Grant, GrantEvent
 from tests.conftest import REQUEST_ITEMS, make_user, request_data
+from workdays.deadlines import add_working_days
 
 DISPUTES = "/api/v1/disputes/"
 S = Dispute.State
@@ -228,7 +230,7 @@ def test_raising_tells_the_other_department(dispute, steward, requester):
 
 
 def test_settlement_by_agreement_ends_the_dispute_at_level_one(dispute, steward, requester):
-    disputes.dispute_settle(
+    decisions.dispute_settle(
         actor=steward,
         dispute=dispute,
         reasons="HEALTH restores the interface; CIVIL keeps to 1,000 calls a day.",
@@ -251,7 +253,7 @@ def test_settlement_by_agreement_ends_the_dispute_at_level_one(dispute, steward,
 def test_settlement_cannot_order_a_suspension(dispute, steward):
     before = state_of(dispute)
     with pytest.raises(ValidationError) as caught:
-        disputes.dispute_settle(
+        decisions.dispute_settle(
             actor=steward, dispute=dispute, reasons="Agreed.", order="suspend_grant"
         )
     assert "order" in caught.value.message_dict
@@ -320,22 +322,30 @@ def test_a_refusal_by_the_office_is_disputed_with_the_office_and_goes_to_the_aut
 
 
 def test_a_quality_report_can_be_disputed_by_its_parties(
-    monkeypatch, released, requester, steward, police, departments
+    released, requester, steward, police, departments
 ):
-    monkeypatch.setattr(
-        disputes, "quality_report_parties", lambda pk: (released, departments["CIVIL"])
+    report = QualityReport.objects.create(
+        resource=released,
+        reporting_department=departments["CIVIL"],
+        reported_by=requester,
+        kind=QualityReport.Kind.WRONG_VALUE,
+        description="Line 2 has a birth date after the first dose.",
     )
     dispute = disputes.dispute_raise(
         actor=steward,
         kind="quality_report",
-        quality_report_id=41,
+        quality_report_id=report.pk,
         disputed="The values reported wrong are right.",
         asked="Withdraw the report.",
     )
-    assert (dispute.quality_report_id, dispute.respondent_department.code) == (41, "CIVIL")
+    assert (dispute.quality_report_id, dispute.respondent_department.code) == (report.pk, "CIVIL")
     with pytest.raises(PermissionDenied):
         disputes.dispute_raise(
-            actor=police, kind="quality_report", quality_report_id=41, disputed="x", asked="y"
+            actor=police,
+            kind="quality_report",
+            quality_report_id=report.pk,
+            disputed="x",
+            asked="y",
         )
 
 
@@ -466,7 +476,7 @@ def test_a_grant_order_the_grant_service_refuses_refuses_the_whole_decision(
     grant_services.grant_revoke(actor=reviewer, grant=grant, reason="Misuse found.")
     before = state_of(dispute)
     with pytest.raises(IllegalTransition):
-        disputes.dispute_decide(
+        decisions.dispute_decide(
             actor=reviewer,
             dispute=dispute,
             outcome="upheld",
@@ -653,10 +663,10 @@ def test_office_decides_from_the_admin_queue(dispute, requester, reviewer, clien
     reviewer.is_staff = reviewer.is_superuser = True
     reviewer.save()
     client.force_login(reviewer)
-    changelist = client.get("/admin/rights/dispute/")
+    changelist = client.get("/admin/governance/dispute/")
     assert changelist.status_code == 200
     response = client.post(
-        "/admin/rights/dispute/",
+        "/admin/governance/dispute/",
         {
             "action": "decide",
             "_selected_action": [dispute.pk],

@@ -64,7 +64,7 @@ def test_bad_database_url_names_the_variable():
 
 @pytest.fixture
 def production_env(tmp_path):
-    from audit.keys import write_new_key
+    from ledger.keys import write_new_key
 
     key = tmp_path / "ledger.key"
     write_new_key(key, "govshare.example.gov/ledger")

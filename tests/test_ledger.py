@@ -11,13 +11,15 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from access_requests import services as rs
-from audit import keys, ledger, merkle, signing
-from audit.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
-from audit.verification import ledger_verify
 from catalog import services as catalog_services
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
+from departments.models import Membership
+from ledger import keys, merkle, signing
+from ledger import services as ledger
+from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
+from ledger.verification import ledger_verify
 from rights import services as grant_services
-from rights.models import Grant, Membership
+from rights.models import Grant
 from tests.conftest import GOOD_CSV, csv_upload, make_user
 
 
@@ -180,7 +182,7 @@ def test_a_forged_signature_is_rejected(approved):
 def _disable_triggers():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("audit_ledgerentry", "audit_ledgernode", "audit_ledgercheckpoint"):
+            for table in ("ledger_ledgerentry", "ledger_ledgernode", "ledger_ledgercheckpoint"):
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
 
 
@@ -290,9 +292,9 @@ def test_postgres_refuses_update_and_delete_of_ledger_rows(approved):
     from django.db import DatabaseError
 
     for statement in (
-        "UPDATE audit_ledgerentry SET entry_type = 'x' WHERE index = 0",
-        "DELETE FROM audit_ledgerentry WHERE index = 0",
-        "DELETE FROM audit_ledgernode WHERE level = 0",
+        "UPDATE ledger_ledgerentry SET entry_type = 'x' WHERE index = 0",
+        "DELETE FROM ledger_ledgerentry WHERE index = 0",
+        "DELETE FROM ledger_ledgernode WHERE level = 0",
     ):
         with (
             pytest.raises(DatabaseError, match="append-only"),

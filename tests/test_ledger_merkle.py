@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from audit import merkle
+from ledger import merkle
 
 # ---------------------------------------------------------------------------------------------
 # Published vectors.

@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 
 from access_requests import services as rs
-from audit import keys, merkle, signing
-from audit.ledger import ledger_checkpoint_sign, receipt, tree_size
-from audit.models import LedgerCheckpoint, LedgerEntry
+from ledger import keys, merkle, signing
+from ledger.models import LedgerCheckpoint, LedgerEntry
+from ledger.services import ledger_checkpoint_sign, receipt, tree_size
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,16 +14,19 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access_requests import services as rs
-from access_requests.deadlines import add_working_days
-from audit.models import LedgerEntry
-from catalog import governance_services as gs
 from catalog import services as catalog_services
-from catalog import tasks
-from catalog.models import QualityReport, Resource, ResourceFreshness
+from catalog.models import Resource
+from departments.models import Membership
+from governance import tasks
+from governance.models import QualityReport, ResourceFreshness
+from governance.services import freshness as freshness_services
+from governance.services import quality as gs
+from ledger.models import LedgerEntry
 from notifications.models import Notification
 from rights import services as grant_services
-from rights.models import Grant, Membership
+from rights.models import Grant
 from tests.conftest import GOOD_CSV, ITEMS, csv_upload, make_user, resource_data
+from workdays.deadlines import add_working_days
 
 # Remove once catalog.governance_urls and the API routes are wired into the project's URLs.
 
@@ -432,7 +435,7 @@ def stale_notices(user):
 
 def test_a_resource_past_its_update_cycle_is_flagged_stale_once(released, steward):
     ledger = LedgerEntry.objects.count()
-    assert gs.resources_flag_stale() == (0, 0)  # released just now, daily cycle
+    assert freshness_services.resources_flag_stale() == (0, 0)  # released just now, daily cycle
     assert ResourceFreshness.objects.get(resource=released).stale is False
     _age_newest_release(released, 2)
     assert tasks.flag_stale_resources() == {"flagged": 1, "cleared": 0}
@@ -441,12 +444,12 @@ def test_a_resource_past_its_update_cycle_is_flagged_stale_once(released, stewar
     assert stale_notices(steward) == 1
     assert LedgerEntry.objects.filter(entry_type="resource.stale").count() == 1
     # Running again changes nothing and tells nobody twice.
-    assert gs.resources_flag_stale() == (0, 0)
+    assert freshness_services.resources_flag_stale() == (0, 0)
     assert stale_notices(steward) == 1
     assert LedgerEntry.objects.count() == ledger + 1
     # A new release clears the flag on the next run.
     catalog_services.release_ingest(actor=steward, resource=released, upload=csv_upload(GOOD_CSV))
-    assert gs.resources_flag_stale() == (0, 1)
+    assert freshness_services.resources_flag_stale() == (0, 1)
     freshness.refresh_from_db()
     assert (freshness.stale, freshness.stale_since) == (False, None)
     assert LedgerEntry.objects.filter(entry_type="resource.fresh").count() == 1
@@ -479,7 +482,7 @@ def test_stale_follows_the_update_cycle(steward, departments, cycle, age_days, s
     catalog_services.resource_publish(actor=steward, resource=resource)
     catalog_services.release_ingest(actor=steward, resource=resource, upload=csv_upload(GOOD_CSV))
     _age_newest_release(resource, age_days)
-    gs.resources_flag_stale()
+    freshness_services.resources_flag_stale()
     assert ResourceFreshness.objects.get(resource=resource).stale is stale
 
 
@@ -487,15 +490,15 @@ def test_without_a_release_the_age_counts_from_publication(published, steward):
     Resource.objects.filter(pk=published.pk).update(
         published_at=timezone.now() - datetime.timedelta(days=3)
     )
-    assert gs.resources_flag_stale() == (1, 0)
+    assert freshness_services.resources_flag_stale() == (1, 0)
     assert stale_notices(steward) == 1
 
 
 def test_a_retired_resource_loses_its_stale_flag(released, steward):
     _age_newest_release(released, 5)
-    gs.resources_flag_stale()
+    freshness_services.resources_flag_stale()
     catalog_services.resource_retire(actor=steward, resource=released, reason="Replaced.")
-    assert gs.resources_flag_stale() == (0, 1)
+    assert freshness_services.resources_flag_stale() == (0, 1)
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -645,7 +648,7 @@ def test_resource_panel_shows_open_reports_to_parties_and_only_the_count_to_othe
 
 def test_resource_panel_shows_the_stale_flag(released, steward):
     _age_newest_release(released, 3)
-    gs.resources_flag_stale()
+    freshness_services.resources_flag_stale()
     assert "Out of date" in render_panel(steward, released)
 
 
@@ -654,15 +657,15 @@ def test_admin_lists_overdue_reports_first(client, report, grant, requester, dep
     late = file_report(grant, requester)
     QualityReport.objects.filter(pk=late.pk).update(overdue_since=timezone.now())
     client.force_login(admin)
-    page = client.get(reverse("admin:catalog_qualityreport_changelist"))
+    page = client.get(reverse("admin:governance_qualityreport_changelist"))
     assert page.status_code == 200
     body = text(page)
     first, second = (
-        reverse("admin:catalog_qualityreport_change", args=[pk]) for pk in (late.pk, report.pk)
+        reverse("admin:governance_qualityreport_change", args=[pk]) for pk in (late.pk, report.pk)
     )
     assert body.index(first) < body.index(second)
     assert (
-        client.get(reverse("admin:catalog_qualityreport_change", args=[report.pk])).status_code
+        client.get(reverse("admin:governance_qualityreport_change", args=[report.pk])).status_code
         == 200
     )
-    assert client.get(reverse("admin:catalog_resourcefreshness_changelist")).status_code == 200
+    assert client.get(reverse("admin:governance_resourcefreshness_changelist")).status_code == 200

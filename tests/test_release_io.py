@@ -24,8 +24,9 @@ from access_requests import services as request_services
 from catalog import release_store, release_validation, services
 from catalog.models import Release
 from catalog.release_validation import Report
-from rights.deliveries import deliveries_dispatch, delivery_build
-from rights.models import Delivery, Grant
+from rights.models import Grant
+from sharing.deliveries import deliveries_dispatch, delivery_build
+from sharing.models import Delivery
 from tests.conftest import ITEMS, csv_upload, request_data
 
 HEADER = "resident_id,birth_date,dose_number,fee,adverse_event\n"

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from catalog import release_store, services
 from catalog.models import Release
-from govshare.exceptions import PayloadTooLarge
+from core.exceptions import PayloadTooLarge
 from tests.conftest import GOOD_CSV, csv_upload
 
 HEADER = "resident_id,birth_date,dose_number,fee,adverse_event\n"

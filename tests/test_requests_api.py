@@ -12,8 +12,10 @@ from rest_framework.test import APIClient
 from access_requests import services as rs
 from access_requests.models import Request
 from catalog import services as catalog_services
+from departments import services as department_services
+from departments.models import Membership
 from rights import services as grant_services
-from rights.models import Grant, Membership
+from rights.models import Grant
 from tests.conftest import ITEMS, REQUEST_ITEMS, make_user, request_data, resource_data
 
 REQUESTS = "/api/v1/requests/"
@@ -327,7 +329,7 @@ def test_invalid_input_is_400_and_files_nothing(released, requester, steward, de
 
 def test_filing_department_defaults_to_the_only_one(released, requester, steward, departments):
     rights_of_two = make_user("two_hats", departments["CIVIL"], Membership.Role.REQUESTER)
-    grant_services.membership_grant(
+    department_services.membership_grant(
         user=rights_of_two, department=departments["POLICE"], role=Membership.Role.REQUESTER
     )
     ambiguous = post(rights_of_two, REQUESTS, payload(released))

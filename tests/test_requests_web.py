@@ -13,9 +13,11 @@ from django.utils import timezone
 from access_requests import services as rs
 from access_requests.models import Request
 from catalog import services as catalog_services
+from departments import services as department_services
+from departments.models import Membership
 from notifications.models import Notification
 from notifications.services import notify
-from rights.models import Grant, Membership
+from rights.models import Grant
 from tests.conftest import ITEMS, REQUEST_ITEMS, make_user, request_data, resource_data
 
 S = Request.State
@@ -337,9 +339,8 @@ def test_supporting_document_is_stored_and_size_is_enforced(client, released, re
 def test_department_is_a_choice_for_a_requester_of_several(
     client, released, requester, departments
 ):
-    from rights import services as rights_services
 
-    rights_services.membership_grant(
+    department_services.membership_grant(
         user=requester, department=departments["POLICE"], role=Membership.Role.REQUESTER
     )
     client.force_login(requester)

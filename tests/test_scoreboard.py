@@ -9,8 +9,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access_requests import services as rs
-from access_requests.models import Holiday, RequestStep
+from access_requests.models import RequestStep
 from tests.conftest import REQUEST_ITEMS, request_data
+from workdays.models import Holiday
 
 MONDAY = datetime.date(2026, 10, 5)
 
@@ -104,11 +105,11 @@ def test_scoreboard_needs_sign_in(client, db):
 def test_scoreboard_counts_open_quality_reports_and_overdue_attestations(
     request_draft, requester, steward, reviewer
 ):
-    from catalog import governance_services as governance
+    from governance.services import quality as governance
     from rights import services as grant_services
     from rights.attestations import attestations_open_due
     from rights.models import Attestation, Grant
-    from rights.scoreboard import scoreboard
+    from transparency.scoreboard import scoreboard
 
     rs.request_submit(actor=requester, request=request_draft)
     rs.request_endorse(actor=steward, request=request_draft)

@@ -10,11 +10,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from access_requests import services as rs
-from audit.models import AccessLog, LedgerEntry
+from audit.models import AccessLog
 from catalog import services as catalog_services
+from departments.models import Membership
+from ledger.models import LedgerEntry
 from rights import services as grant_services
-from rights.deliveries import deliveries_dispatch, delivery_build
-from rights.models import Delivery, Grant, Membership
+from rights.models import Grant
+from sharing.deliveries import deliveries_dispatch, delivery_build
+from sharing.models import Delivery
 from tests.conftest import GOOD_CSV, csv_upload, make_user, request_data
 
 ITEMS = [
@@ -321,11 +324,11 @@ def test_office_retries_a_failed_delivery_in_admin(client, grant_for, reviewer):
     reviewer.save()
     reviewer.user_permissions.add(*Permission.objects.filter(codename="view_delivery"))
     client.force_login(reviewer)
-    listing = client.get("/admin/rights/delivery/", {"status__exact": "failed"})
+    listing = client.get("/admin/sharing/delivery/", {"status__exact": "failed"})
     assert listing.status_code == 200
-    assert b"rights.tasks.dispatch_deliveries" in listing.content
+    assert b"sharing.tasks.dispatch_deliveries" in listing.content
     client.post(
-        "/admin/rights/delivery/",
+        "/admin/sharing/delivery/",
         {"action": "retry", "_selected_action": [delivery.pk], "apply": "1"},
     )
     delivery.refresh_from_db()

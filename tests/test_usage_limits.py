@@ -1,19 +1,17 @@
 """Daily volume limits of real-time and result-only grants: one counter row per grant, day and
 action, kept with the access log and locked while a call is served."""
 
-import importlib
 import threading
 from types import SimpleNamespace
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connections
 from django.utils import timezone
 
 from audit.models import AccessLog
-from rights import access
 from rights.models import Grant, GrantUsage
+from sharing import access
 from tests import test_sharing
 
 all_methods = test_sharing.all_methods
@@ -118,18 +116,3 @@ def test_concurrent_calls_never_overshoot_the_daily_limit(grant_for, requester):
     assert (len(served), len(limited)) == (3, callers - 3), results
     assert GrantUsage.objects.get(grant=grant, action="records").calls == 3
     assert outcomes(grant, "records") == ["allowed"] * 3 + ["limited"] * (callers - 3)
-
-
-def test_the_migration_counts_calls_logged_before_the_counters(grant_for, requester):
-    grant = grant_for("realtime")
-    lookup(requester, grant, dose_number="1")
-    lookup(requester, grant, resident_id="R003")
-    AccessLog.objects.create(
-        user=requester, grant=grant, action="records", target="t", outcome="refused"
-    )
-    before = list(GrantUsage.objects.values_list("grant_id", "day", "action", "calls", "records"))
-    GrantUsage.objects.all().delete()
-    migration = importlib.import_module("rights.migrations.0006_grantusage")
-    migration.count_logged_usage(apps, None)
-    after = list(GrantUsage.objects.values_list("grant_id", "day", "action", "calls", "records"))
-    assert after == before == [(grant.pk, timezone.localdate(), "records", 2, 3)]

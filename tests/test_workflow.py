@@ -6,13 +6,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from access_requests import services as rs
-from access_requests.deadlines import add_working_days, working_days_between
-from access_requests.models import Holiday, Request, ReviewPolicy
+from access_requests.models import Request
 from catalog import services as catalog_services
-from govshare.exceptions import IllegalTransition
+from core.exceptions import IllegalTransition
 from rights import services as grant_services
 from rights.models import Grant
 from tests.conftest import ITEMS, REQUEST_ITEMS, request_data, resource_data
+from workdays.deadlines import add_working_days, working_days_between
+from workdays.models import Holiday, ReviewPolicy
 
 S = Request.State
 
@@ -262,7 +263,7 @@ def test_reject_and_appeal_once(request_draft, requester, steward, reviewer, dep
 
 
 def make_second_reviewer(departments):
-    from rights.models import Membership
+    from departments.models import Membership
     from tests.conftest import make_user
 
     return make_user("office2", departments["OFFICE"], Membership.Role.REVIEWER)
@@ -296,7 +297,7 @@ def test_reject_after_approve_is_illegal_and_changes_nothing(
 
 @pytest.fixture
 def personas(departments, requester, steward, reviewer, outsider_steward, civil_reviewer):
-    from rights.models import Membership
+    from departments.models import Membership
     from tests.conftest import make_user
 
     return {

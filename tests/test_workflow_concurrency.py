@@ -8,8 +8,9 @@ from django.db import connections
 
 from access_requests import services as rs
 from access_requests.models import Request
-from govshare.exceptions import IllegalTransition
-from rights.models import Grant, Membership
+from core.exceptions import IllegalTransition
+from departments.models import Membership
+from rights.models import Grant
 from tests.conftest import make_user
 
 DECISIONS = {

@@ -13,13 +13,16 @@ from django.utils import timezone
 
 from access_requests import services as request_services
 from access_requests.models import Request
-from audit.ledger import ledger_checkpoint_sign
 from catalog import services as catalog_services
 from catalog.models import Resource
-from rights import services as rights_services
-from rights.deliveries import deliveries_dispatch, delivery_build
-from rights.models import Department, Dispute, Membership
-from rights.permissions import forget_roles
+from departments import services as department_services
+from departments.models import Department, Membership
+from departments.permissions import forget_roles
+from governance.models import Dispute
+from governance.services import demands as demand_services
+from governance.services import freshness as freshness_services
+from ledger.services import ledger_checkpoint_sign
+from sharing.deliveries import deliveries_dispatch, delivery_build
 
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, printed by the command
 
@@ -92,6 +95,49 @@ def clinics_csv():
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+VACC_REQUEST_ITEMS = [
+    ("resident_id", "To match the pupil to the record."),
+    ("vaccine_code", "To check which vaccines were given."),
+    ("dose_number", "To check the schedule is complete."),
+    ("birth_date", "To confirm identity."),
+]
+REQUEST_BASIS = {
+    "legal_basis_kind": "statute",
+    "legal_basis_citation": "Education Law",
+    "legal_basis_article": "art. 12",
+    "legal_basis_text": "Schools verify immunisation records before enrolment.",
+}
+
+
+class _RequestFiler:
+    """Files a demo request as a draft: ``file(user, dept, resource, items, method=...)``."""
+
+    def __init__(self, departments):
+        self.departments = departments
+        self.vaccination = Resource.objects.get(identifier="HEALTH-VACC-001")
+        self.clinics = Resource.objects.get(identifier="HEALTH-CLINIC-001")
+        self.today = timezone.localdate()
+
+    def __call__(
+        self, user, dept, resource, items, method="realtime", frequency="", days=180, **extra
+    ):
+        return request_services.request_create(
+            actor=user,
+            department=self.departments[dept],
+            resource=resource,
+            data={
+                "purpose": extra.pop("purpose", "Verify vaccination status at school entry."),
+                **REQUEST_BASIS,
+                "method": method,
+                "frequency": frequency,
+                "valid_from": self.today,
+                "valid_until": self.today + timedelta(days=days),
+                **extra,
+            },
+            items=[{"name": n, "reason": r} for n, r in items],
+        )
+
+
 class Command(BaseCommand):
     help = "Create the demo departments, users and HEALTH catalog (idempotent)."
 
@@ -101,12 +147,30 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, password, rows, **options):
+        departments = self._departments()
+        users = self._users(departments, password)
+        self._catalog(users["health_steward"], departments["HEALTH"], rows)
+        if not Request.objects.exists():
+            self._workflow(users, departments)
+        if not Dispute.objects.exists():
+            self._dispute_and_attestation(users, departments)
+        self._governance(users, departments)
+        for delivery in deliveries_dispatch():  # the first period now; beat delivers the next
+            delivery_build(delivery.pk)
+        ledger_checkpoint_sign()
+        self.stdout.write(self.style.SUCCESS("Demo world ready."))
+        self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
+
+    def _departments(self):
         departments = {}
         for code, name, kind in DEPARTMENTS:
             department = Department.objects.filter(code=code).first()
-            departments[code] = department or rights_services.department_create(
+            departments[code] = department or department_services.department_create(
                 code=code, name=name, kind=kind
             )
+        return departments
+
+    def _users(self, departments, password):
         User = get_user_model()
         users = {}
         view_perms = Permission.objects.filter(codename__startswith="view_")
@@ -118,7 +182,7 @@ class Command(BaseCommand):
             user.save()
             if staff:
                 user.user_permissions.add(*view_perms)
-            rights_services.membership_grant(user=user, department=departments[code], role=role)
+            department_services.membership_grant(user=user, department=departments[code], role=role)
             forget_roles(user)
             users[username] = user
         admin, _ = User.objects.get_or_create(username="admin")
@@ -126,11 +190,13 @@ class Command(BaseCommand):
         admin.email = "admin@demo.govshare.invalid"
         admin.set_password(password)
         admin.save()
+        return users
 
-        steward = users["health_steward"]
+    def _catalog(self, steward, health, rows):
+        """HEALTH's three entries: conditional (with a release), unconditional, not shareable."""
         self._resource(
             steward,
-            departments["HEALTH"],
+            health,
             identifier="HEALTH-VACC-001",
             title="Vaccination records",
             abstract="Every vaccine dose given in the city's clinics, one row per dose, "
@@ -147,7 +213,7 @@ class Command(BaseCommand):
         )
         self._resource(
             steward,
-            departments["HEALTH"],
+            health,
             identifier="HEALTH-CLINIC-001",
             title="Licensed clinics",
             abstract="Registered clinics with their licence period.",
@@ -161,7 +227,7 @@ class Command(BaseCommand):
         )
         self._resource(
             steward,
-            departments["HEALTH"],
+            health,
             identifier="HEALTH-PSY-001",
             title="Psychiatric case notes",
             abstract="Clinical notes of psychiatric treatment.",
@@ -175,56 +241,27 @@ class Command(BaseCommand):
             items=_items([("case_id", "string", "sensitive", True, "Case number")]),
             csv=None,
         )
-        if not Request.objects.exists():
-            self._workflow(users, departments)
-        if not Dispute.objects.exists():
-            self._dispute_and_attestation(users, departments)
-        self._governance(users, departments)
-        for delivery in deliveries_dispatch():  # the first period now; beat delivers the next
-            delivery_build(delivery.pk)
-        ledger_checkpoint_sign()
-        self.stdout.write(self.style.SUCCESS("Demo world ready."))
-        self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
 
     def _workflow(self, users, departments):
-        """One request in each interesting state, and an active grant."""
-        civil, police = users["civil_clerk"], users["police_clerk"]
-        steward, office = users["health_steward"], users["office"]
-        vaccination = Resource.objects.get(identifier="HEALTH-VACC-001")
-        clinics = Resource.objects.get(identifier="HEALTH-CLINIC-001")
-        today = timezone.localdate()
-        basis = {
-            "legal_basis_kind": "statute",
-            "legal_basis_citation": "Education Law",
-            "legal_basis_article": "art. 12",
-            "legal_basis_text": "Schools verify immunisation records before enrolment.",
-        }
+        """One request in each interesting state, and an active grant of each method."""
+        file = _RequestFiler(departments)
+        self._approved_realtime(users, file)
+        self._under_review(users, file)
+        self._returned_and_rejected(users, file)
+        self._other_methods(users, file)
+        # A draft not yet submitted.
+        file(
+            users["civil_clerk"],
+            "CIVIL",
+            file.vaccination,
+            VACC_REQUEST_ITEMS[2:3],
+            purpose="Draft: dose completeness.",
+        )
 
-        def file(user, dept, resource, items, method="realtime", frequency="", days=180, **extra):
-            return request_services.request_create(
-                actor=user,
-                department=departments[dept],
-                resource=resource,
-                data={
-                    "purpose": extra.pop("purpose", "Verify vaccination status at school entry."),
-                    **basis,
-                    "method": method,
-                    "frequency": frequency,
-                    "valid_from": today,
-                    "valid_until": today + timedelta(days=days),
-                    **extra,
-                },
-                items=[{"name": n, "reason": r} for n, r in items],
-            )
-
-        vacc_items = [
-            ("resident_id", "To match the pupil to the record."),
-            ("vaccine_code", "To check which vaccines were given."),
-            ("dose_number", "To check the schedule is complete."),
-            ("birth_date", "To confirm identity."),
-        ]
-        # Approved, partially: an active grant for CIVIL.
-        approved = file(civil, "CIVIL", vaccination, vacc_items)
+    def _approved_realtime(self, users, file):
+        """Approved, partially: an active real-time grant for CIVIL."""
+        civil, steward, office = users["civil_clerk"], users["health_steward"], users["office"]
+        approved = file(civil, "CIVIL", file.vaccination, VACC_REQUEST_ITEMS)
         request_services.request_submit(actor=civil, request=approved)
         request_services.request_endorse(
             actor=steward, request=approved, reason="Lawful purpose; items are necessary."
@@ -237,41 +274,44 @@ class Command(BaseCommand):
             max_records_per_day=5000,
             max_calls_per_day=2000,
         )
-        # Waiting for the owner's opinion.
+
+    def _under_review(self, users, file):
+        """One waiting for the owner's opinion, one (unconditional) straight at the office."""
+        civil, police = users["civil_clerk"], users["police_clerk"]
         owner_review = file(
             police,
             "POLICE",
-            vaccination,
-            vacc_items[:2],
+            file.vaccination,
+            VACC_REQUEST_ITEMS[:2],
             purpose="Check vaccination of detainees for the health screening.",
         )
         request_services.request_submit(actor=police, request=owner_review)
-        # Unconditional resource: straight to the office.
         office_review = file(
             civil,
             "CIVIL",
-            clinics,
+            file.clinics,
             [("clinic_code", "To link records to clinics."), ("clinic_name", "To show names.")],
             method="periodic_copy",
             frequency="monthly",
             purpose="Keep the list of licensed clinics in the school health register.",
         )
         request_services.request_submit(actor=civil, request=office_review)
-        # Returned by the owner for changes.
-        returned = file(police, "POLICE", vaccination, vacc_items, purpose="Statistics.")
+
+    def _returned_and_rejected(self, users, file):
+        """Returned by the owner for changes; rejected by the office (appealable once)."""
+        civil, police = users["civil_clerk"], users["police_clerk"]
+        steward, office = users["health_steward"], users["office"]
+        returned = file(
+            police, "POLICE", file.vaccination, VACC_REQUEST_ITEMS, purpose="Statistics."
+        )
         request_services.request_submit(actor=police, request=returned)
         request_services.request_return(
             actor=steward,
             request=returned,
             reason="State which statistics, and why they need personal items.",
         )
-        # Rejected by the office (the requester may appeal once).
         rejected = file(
-            civil,
-            "CIVIL",
-            vaccination,
-            vacc_items[:1],
-            purpose="General research.",
+            civil, "CIVIL", file.vaccination, VACC_REQUEST_ITEMS[:1], purpose="General research."
         )
         request_services.request_submit(actor=civil, request=rejected)
         request_services.request_endorse(actor=steward, request=rejected)
@@ -280,40 +320,47 @@ class Command(BaseCommand):
             request=rejected,
             reason="Research is not a statutory duty of the Civil Affairs Bureau.",
         )
-        # A daily periodic copy for CIVIL and a result-only check for POLICE, both approved.
+
+    def _other_methods(self, users, file):
+        """A daily periodic copy for CIVIL and a result-only check for POLICE, both approved."""
+        steward, office = users["health_steward"], users["office"]
         for user, dept, method, frequency, items, purpose in [
             (
-                civil,
+                users["civil_clerk"],
                 "CIVIL",
                 "periodic_copy",
                 "daily",
-                vacc_items[1:3],
+                VACC_REQUEST_ITEMS[1:3],
                 "Daily copy of doses for the school health register.",
             ),
             (
-                police,
+                users["police_clerk"],
                 "POLICE",
                 "result_only",
                 "",
-                vacc_items[:3],
+                VACC_REQUEST_ITEMS[:3],
                 "Confirm a detainee's vaccination without seeing the record.",
             ),
         ]:
             request = file(
-                user, dept, vaccination, items, method=method, frequency=frequency, purpose=purpose
+                user,
+                dept,
+                file.vaccination,
+                items,
+                method=method,
+                frequency=frequency,
+                purpose=purpose,
             )
             request_services.request_submit(actor=user, request=request)
             request_services.request_endorse(actor=steward, request=request)
             request_services.request_approve(
                 actor=office, request=request, reason="Approved.", max_calls_per_day=500
             )
-        # A draft not yet submitted.
-        file(civil, "CIVIL", vaccination, vacc_items[2:3], purpose="Draft: dose completeness.")
 
     def _governance(self, users, departments):
         """One acknowledged quality report and one routed demand that a second department joined."""
-        from catalog import governance_services as governance
-        from catalog.models import Demand, QualityReport
+        from governance.models import Demand, QualityReport
+        from governance.services import quality as governance
 
         if not QualityReport.objects.exists():
             report = governance.quality_report_file(
@@ -329,7 +376,7 @@ class Command(BaseCommand):
                 actor=users["health_steward"], report=report, reason="Checking with the clinics."
             )
         if not Demand.objects.exists():
-            demand = governance.demand_file(
+            demand = demand_services.demand_file(
                 actor=users["civil_clerk"],
                 department=departments["CIVIL"],
                 data={
@@ -341,23 +388,23 @@ class Command(BaseCommand):
                 },
                 items=["mother resident_id", "birth date", "hospital code"],
             )
-            governance.demand_join(
+            demand_services.demand_join(
                 actor=users["police_clerk"],
                 demand=demand,
                 department=departments["POLICE"],
                 purpose="Issue identity numbers to newborns.",
             )
-            governance.demand_route(
+            demand_services.demand_route(
                 actor=users["office"],
                 demand=demand,
                 department=departments["HEALTH"],
                 reason="Hospitals report births to the health bureau.",
             )
-        governance.resources_flag_stale()
+        freshness_services.resources_flag_stale()
 
     def _dispute_and_attestation(self, users, departments):
         """One dispute escalated to the office, and one ended grant awaiting its attestation."""
-        from rights import disputes
+        from governance.services import disputes
         from rights import services as rights_services_
         from rights.attestations import attestations_open_due
         from rights.models import Grant

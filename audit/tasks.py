@@ -1,9 +1,0 @@
-from celery import shared_task
-
-from audit.ledger import ledger_checkpoint_sign
-
-
-@shared_task
-def sign_checkpoint():
-    checkpoint = ledger_checkpoint_sign()
-    return checkpoint.tree_size if checkpoint else 0

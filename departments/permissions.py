@@ -1,0 +1,301 @@
+"""Who may do what: the one module that holds the rules.
+
+Roles come from memberships; rights over objects come from django-guardian object permissions held
+by department groups. A rule usually needs both: the department holds the right, and the person
+holds the role that exercises it.
+"""
+
+from typing import Any, Protocol
+
+from django.db import models
+
+from departments.models import Department, Membership
+
+_CACHE_ATTR = "_govshare_roles"
+
+# The objects the rules read belong to apps above this one (catalog, access_requests, rights,
+# governance, ledger), which it may not import: each is typed by the attributes its rule reads.
+# Users are ``Any``: the signed-in user, or AnonymousUser where a rule checks ``is_authenticated``.
+
+
+class _OwnedResource(Protocol):
+    @property
+    def owner_department_id(self) -> int: ...
+
+
+class _ManagedResource(_OwnedResource, Protocol):
+    @property
+    def management_right_holder(self) -> Department: ...
+
+
+class _Steps(Protocol):
+    def filter(self, *args: Any, **kwargs: Any) -> models.QuerySet[Any]: ...
+
+
+class _AccessRequest(Protocol):
+    @property
+    def resource(self) -> _ManagedResource: ...
+    @property
+    def requesting_department_id(self) -> int: ...
+    @property
+    def appealed(self) -> bool: ...
+    @property
+    def steps(self) -> _Steps: ...
+
+
+class _Grantee(Protocol):
+    @property
+    def grantee_department_id(self) -> int: ...
+
+
+class _Grant(_Grantee, Protocol):
+    @property
+    def resource(self) -> _ManagedResource: ...
+
+
+class _Attestation(Protocol):
+    @property
+    def grant(self) -> _Grantee: ...
+
+
+class _Dispute(Protocol):
+    @property
+    def raised_by_department_id(self) -> int: ...
+    @property
+    def respondent_department_id(self) -> int: ...
+    @property
+    def party_ids(self) -> set[int]: ...
+
+
+class _QualityReport(Protocol):
+    @property
+    def resource(self) -> _OwnedResource: ...
+    @property
+    def reporting_department_id(self) -> int: ...
+
+
+class _Demand(Protocol):
+    @property
+    def requesting_department_id(self) -> int: ...
+    @property
+    def routed_to_id(self) -> int | None: ...
+
+
+class _LedgerEntry(Protocol):
+    @property
+    def departments(self) -> str: ...  # the department codes, space-separated
+
+
+def _roles(user: Any) -> dict[str, set[int]]:
+    """``{role: {department_id, ...}}`` for the user, cached on the user object per request."""
+    if not user.is_authenticated:
+        return {}
+    cached: dict[str, set[int]] | None = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = {}
+        for role, department_id in Membership.objects.filter(user=user).values_list(
+            "role", "department_id"
+        ):
+            cached.setdefault(role, set()).add(department_id)
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_roles(user: Any) -> None:
+    """Drop the cached roles (after memberships change during the same request or test)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def department_ids_with_role(user: Any, role: str) -> frozenset[int]:
+    return frozenset(_roles(user).get(role, ()))
+
+
+def steward_departments(user: Any) -> models.QuerySet[Department]:
+    ids = department_ids_with_role(user, Membership.Role.STEWARD)
+    return Department.objects.filter(pk__in=ids, is_active=True).order_by("code")
+
+
+def is_steward_of(user: Any, department_id: int) -> bool:
+    return department_id in department_ids_with_role(user, Membership.Role.STEWARD)
+
+
+def can_manage_resource(
+    user: Any, resource: _OwnedResource, perm: str = "catalog.change_resource"
+) -> bool:
+    """A steward of the owning department, whose department holds the object permission."""
+    return is_steward_of(user, resource.owner_department_id) and user.has_perm(perm, resource)
+
+
+def department_ids(user: Any) -> frozenset[int]:
+    """Every department in which the user holds any role."""
+    return frozenset().union(*_roles(user).values()) if _roles(user) else frozenset()
+
+
+def is_member_of(user: Any, department_id: int) -> bool:
+    return department_id in department_ids(user)
+
+
+def office_department_ids() -> frozenset[int]:
+    return frozenset(
+        Department.objects.filter(kind=Department.Kind.OFFICE, is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def is_office_member(user: Any) -> bool:
+    return bool(department_ids(user) & office_department_ids())
+
+
+def is_requester_for(user: Any, department_id: int) -> bool:
+    return department_id in department_ids_with_role(user, Membership.Role.REQUESTER)
+
+
+def _holds_management_right(user: Any, holder: Department) -> bool:
+    """Reviewers of the holder decide; where the holder is not the office, its stewards too."""
+    if holder.pk in department_ids_with_role(user, Membership.Role.REVIEWER):
+        return True
+    return holder.kind != Department.Kind.OFFICE and is_steward_of(user, holder.pk)
+
+
+def can_review_as_owner(user: Any, request: _AccessRequest) -> bool:
+    """A steward of the owning department, from outside the requesting department."""
+    return is_steward_of(user, request.resource.owner_department_id) and not is_member_of(
+        user, request.requesting_department_id
+    )
+
+
+def can_decide(user: Any, request: _AccessRequest) -> bool:
+    """The holder of the shared-management right (the office on appeal), never the requester's
+    own department (separation of duties)."""
+    if is_member_of(user, request.requesting_department_id):
+        return False
+    if request.appealed:
+        # An appeal is heard by someone else than whoever rejected the request.
+        if request.steps.filter(action="reject", actor=user).exists():
+            return False
+        office = office_department_ids()
+        reviewer_in = department_ids_with_role(user, Membership.Role.REVIEWER)
+        return bool(office & reviewer_in)
+    return _holds_management_right(user, request.resource.management_right_holder)
+
+
+def can_manage_grant(user: Any, grant: _Grant) -> bool:
+    """Suspend, resume, revoke: the management-right holder, outside the grantee department."""
+    if is_member_of(user, grant.grantee_department_id):
+        return False
+    return _holds_management_right(user, grant.resource.management_right_holder)
+
+
+def is_auditor(user: Any) -> bool:
+    return bool(department_ids_with_role(user, Membership.Role.AUDITOR))
+
+
+def department_codes(user: Any) -> frozenset[str]:
+    ids = department_ids(user)
+    if not ids:
+        return frozenset()
+    return frozenset(Department.objects.filter(pk__in=ids).values_list("code", flat=True))
+
+
+def can_read_ledger_entry(user: Any, entry: _LedgerEntry) -> bool:
+    """Auditors and the office read every entry; a department reads the entries naming it."""
+    if is_auditor(user) or is_office_member(user):
+        return True
+    return bool(department_codes(user) & set(entry.departments.split()))
+
+
+def can_read_access_log(user: Any) -> bool:
+    return is_auditor(user)
+
+
+# --- Disputes and end-of-use attestations ---------------------------------------------------
+
+# The roles through which a department acts in a dispute (an auditor only reads).
+DISPUTE_ACTING_ROLES = (
+    Membership.Role.REQUESTER,
+    Membership.Role.STEWARD,
+    Membership.Role.REVIEWER,
+)
+
+
+def acting_department_ids(user: Any) -> frozenset[int]:
+    """Departments in which the user holds a role that lets them act for the department."""
+    return frozenset().union(*(department_ids_with_role(user, r) for r in DISPUTE_ACTING_ROLES))
+
+
+def is_office_reviewer(user: Any) -> bool:
+    return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office_department_ids())
+
+
+def dispute_party_department_id(user: Any, dispute: _Dispute) -> int | None:
+    """The party department the user acts for in ``dispute``, or None (raiser's side first)."""
+    acting = acting_department_ids(user)
+    for department_id in (dispute.raised_by_department_id, dispute.respondent_department_id):
+        if department_id in acting:
+            return department_id
+    return None
+
+
+def can_act_as_dispute_party(user: Any, dispute: _Dispute) -> bool:
+    """Statements, settlement, escalation: members of the two party departments only."""
+    return dispute_party_department_id(user, dispute) is not None
+
+
+def can_decide_dispute(user: Any, dispute: _Dispute) -> bool:
+    """Level 2: an office reviewer who is a member of neither party (separation of duties)."""
+    return is_office_reviewer(user) and not (department_ids(user) & dispute.party_ids)
+
+
+def can_record_authority_decision(user: Any, dispute: _Dispute) -> bool:
+    """Level 3: an office reviewer records the authority's decision. A reviewer who is also a
+    member of a party department other than the office itself may not."""
+    if not is_office_reviewer(user):
+        return False
+    return not (department_ids(user) & (dispute.party_ids - office_department_ids()))
+
+
+def can_attest_end_of_use(user: Any, attestation: _Attestation) -> bool:
+    """The grantee department's requesters attest deletion or return of delivered copies."""
+    return is_requester_for(user, attestation.grant.grantee_department_id)
+
+
+# --- the governance loop: quality reports and the demand list (catalog/governance_services.py) --
+
+
+def quality_reporter_department_ids(user: Any) -> frozenset[int]:
+    """Departments for which the user files and follows up quality reports: as a requester or a
+    steward of the department, or as a reviewer of the office."""
+    ids = department_ids_with_role(user, Membership.Role.REQUESTER) | department_ids_with_role(
+        user, Membership.Role.STEWARD
+    )
+    office_reviewer = department_ids_with_role(user, Membership.Role.REVIEWER)
+    return ids | (office_reviewer & office_department_ids())
+
+
+def can_answer_quality_report(user: Any, report: _QualityReport) -> bool:
+    """Acknowledge, answer, resolve: a steward of the owning department, from outside the
+    reporting department."""
+    return is_steward_of(user, report.resource.owner_department_id) and not is_member_of(
+        user, report.reporting_department_id
+    )
+
+
+def can_follow_up_quality_report(user: Any, report: _QualityReport) -> bool:
+    """Confirm or reopen: whoever may file reports for the reporting department."""
+    return report.reporting_department_id in quality_reporter_department_ids(user)
+
+
+def can_route_demand(user: Any, demand: _Demand) -> bool:
+    """An office reviewer, never for a demand their own department filed."""
+    return is_office_reviewer(user) and not is_member_of(user, demand.requesting_department_id)
+
+
+def can_answer_demand(user: Any, demand: _Demand) -> bool:
+    """A steward of the department the demand is routed to, from outside the filing department."""
+    return (
+        demand.routed_to_id is not None
+        and is_steward_of(user, demand.routed_to_id)
+        and not is_member_of(user, demand.requesting_department_id)
+    )

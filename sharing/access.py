@@ -1,0 +1,294 @@
+"""Using a grant: downloads, real-time lookups and result-only checks.
+
+Every call — allowed, refused or over a limit — goes to the access log. Only members of the
+grantee department whose group holds ``rights.use_grant`` on an active grant get data, and only
+the approved items of the newest release (or, for a download, the delivered file).
+"""
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models.fields.files import FieldFile
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from rest_framework.request import Request
+
+from audit.models import AccessLog
+from audit.services import access_log_record
+from catalog import release_store
+from catalog.models import Method, Release
+from catalog.release_validation import PARSERS, CellError
+from core.exceptions import DomainError
+from departments.permissions import is_member_of
+from rights.models import Grant, GrantUsage
+from rights.permissions import holds_use_grant
+from rights.selectors import AnyUser, grant_unusable_because
+from sharing.models import Delivery
+
+# The web pages pass Django's request, the API DRF's; both go to the access log as they are.
+AnyRequest = HttpRequest | Request
+RESERVED_PARAMS = {"page", "page_size", "format"}
+_USAGE = GrantUsage._meta.db_table
+
+
+class OverLimit(DomainError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _seconds_to_midnight() -> int:
+    now = timezone.localtime()
+    tomorrow = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((tomorrow - now).total_seconds()))
+
+
+def _usage_locked(grant: Grant, action: str) -> tuple[int, int, int]:
+    """Today's usage counter of the grant for ``action`` as ``(id, calls, records)``, created if
+    need be and locked until the transaction ends, so concurrent calls are counted one after the
+    other and a limit is never overshot. One statement: this runs on every call."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_USAGE} (grant_id, day, action, calls, records) "  # noqa: S608
+            "VALUES (%s, %s, %s, 0, 0) ON CONFLICT (grant_id, day, action) "
+            f"DO UPDATE SET calls = {_USAGE}.calls RETURNING id, calls, records",
+            [grant.pk, timezone.localdate(), action],
+        )
+        return cursor.fetchone()
+
+
+def _count_use(usage_id: int, records: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_USAGE} SET calls = calls + 1, records = records + %s WHERE id = %s",  # noqa: S608
+            [records, usage_id],
+        )
+
+
+def _check_use(
+    user: AnyUser,
+    grant: Grant,
+    http_request: AnyRequest,
+    action: str,
+    target: str,
+    method: str | None = None,
+) -> None:
+    """Refuse (and log) anyone but the grantee's members on an active grant."""
+    refusal = None
+    if not (is_member_of(user, grant.grantee_department_id) and holds_use_grant(user, grant)):
+        refusal = _("Only the grantee department can use this grant.")
+    elif unusable := grant_unusable_because(grant):
+        refusal = f"{capfirst(unusable)}."
+    elif method and grant.method != method:
+        refusal = _("This grant's method is %(m)s.") % {"m": Method(grant.method).label}
+    if refusal:
+        access_log_record(
+            request=http_request,
+            action=action,
+            target=target,
+            grant=grant,
+            department=grant.grantee_department,
+            outcome=AccessLog.Outcome.REFUSED,
+            detail={"reason": str(refusal)},
+        )
+        raise PermissionDenied(refusal)
+
+
+def delivery_open(*, user: AnyUser, delivery: Delivery, http_request: AnyRequest) -> FieldFile:
+    """The delivered file, opened for reading, for a grantee member while the grant is active."""
+    grant = delivery.grant
+    target = f"delivery {delivery.pk}"
+    _check_use(user, grant, http_request, "download", target)
+    if delivery.status != Delivery.Status.SUCCEEDED:
+        access_log_record(
+            request=http_request,
+            action="download",
+            target=target,
+            grant=grant,
+            department=grant.grantee_department,
+            outcome=AccessLog.Outcome.REFUSED,
+            detail={"reason": "not ready"},
+        )
+        raise DomainError(
+            _("This delivery is %(s)s; there is no file yet.")
+            % {"s": delivery.get_status_display().lower()}
+        )
+    handle = delivery.file.open("rb")
+    access_log_record(
+        request=http_request,
+        action="download",
+        target=target,
+        grant=grant,
+        department=grant.grantee_department,
+        outcome=AccessLog.Outcome.ALLOWED,
+        records=delivery.row_count or 0,
+        detail={"sha256": delivery.sha256},
+    )
+    return handle
+
+
+def _release(grant: Grant) -> Release:
+    release = (
+        Release.objects.filter(resource_id=grant.resource_id)
+        .only("id", "resource_id", "sequence", "table_name", "columns")
+        .order_by("-sequence")
+        .first()
+    )
+    if release is None:
+        raise DomainError(_("The resource has no release yet."))
+    return release
+
+
+def _typed_filters(
+    grant: Grant, release: Release, raw: Mapping[str, Any], field_name: str
+) -> dict[str, Any]:
+    """Parse ``{item: text}`` against the grant's items and the release's types (400 if not)."""
+    types = {c["name"]: c["type"] for c in release.columns}
+    errors, parsed = {}, {}
+    for name, value in raw.items():
+        if name not in grant.fields:
+            errors[name] = _("%(n)s is not an item of this grant.") % {"n": name}
+            continue
+        try:
+            parsed[name] = PARSERS[types[name]](str(value))
+        except (CellError, KeyError) as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise ValidationError({field_name: [f"{k}: {v}" for k, v in errors.items()]})
+    return parsed
+
+
+def _over_limit(
+    http_request: AnyRequest, grant: Grant, action: str, target: str, message: str
+) -> NoReturn:
+    access_log_record(
+        request=http_request,
+        action=action,
+        target=target,
+        grant=grant,
+        department=grant.grantee_department,
+        outcome=AccessLog.Outcome.LIMITED,
+    )
+    raise OverLimit(message, _seconds_to_midnight())
+
+
+def records_lookup(
+    *,
+    user: AnyUser,
+    grant: Grant,
+    filters: Mapping[str, Any],
+    page: int,
+    page_size: int,
+    http_request: AnyRequest,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Records of the newest release matching ``filters``, approved items only, within limits.
+
+    Returns ``(count, rows as dicts)``.
+    """
+    target = f"grant {grant.pk} records"
+    _check_use(user, grant, http_request, "records", target, method=Method.REALTIME)
+    if not filters:
+        raise ValidationError({"filters": _("Filter on at least one approved item.")})
+    release = _release(grant)
+    where = _typed_filters(grant, release, filters, "filters")
+    over = None
+    with transaction.atomic():
+        usage_id, calls, records = _usage_locked(grant, "records")
+        if grant.max_calls_per_day is not None and calls >= grant.max_calls_per_day:
+            over = _("The grant allows %(n)d calls a day.") % {"n": grant.max_calls_per_day}
+        elif grant.max_records_per_day is not None and records >= grant.max_records_per_day:
+            over = _("The grant allows %(n)d records a day.") % {"n": grant.max_records_per_day}
+        else:
+            if grant.max_records_per_day is not None:
+                page_size = min(page_size, grant.max_records_per_day - records)
+            count, rows = release_store.find_rows(
+                release.table_name,
+                grant.fields,
+                where,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+            results = [dict(zip(grant.fields, row, strict=True)) for row in rows]
+            _count_use(usage_id, len(results))
+            access_log_record(
+                request=http_request,
+                action="records",
+                target=target,
+                grant=grant,
+                department=grant.grantee_department,
+                outcome=AccessLog.Outcome.ALLOWED,
+                records=len(results),
+                detail={"filters": filters, "page": page},
+            )
+    if over:
+        _over_limit(http_request, grant, "records", target, over)
+    return count, results
+
+
+def result_verify(
+    *,
+    user: AnyUser,
+    grant: Grant,
+    match: Mapping[str, str],
+    check: Mapping[str, str] | None,
+    http_request: AnyRequest,
+) -> bool:
+    """Whether a record matching ``match`` exists (and, with ``check``, has those values).
+
+    Never returns record values. A daily query limit (the grant's calls per day, else
+    ``RESULT_ONLY_DAILY_LIMIT``) stops enumeration.
+    """
+    target = f"grant {grant.pk} verify"
+    _check_use(user, grant, http_request, "verify", target, method=Method.RESULT_ONLY)
+    if not match:
+        raise ValidationError({"match": _("Give at least one item to match.")})
+    release = _release(grant)
+    where = _typed_filters(grant, release, match, "match")
+    checks = _typed_filters(grant, release, check or {}, "check")
+    limit = grant.max_calls_per_day or settings.RESULT_ONLY_DAILY_LIMIT
+    with transaction.atomic():
+        usage_id, calls, _records = _usage_locked(grant, "verify")
+        allowed = calls < limit
+        if allowed:
+            result = release_store.row_exists(release.table_name, where | checks)
+            _count_use(usage_id, 0)
+            access_log_record(
+                request=http_request,
+                action="verify",
+                target=target,
+                grant=grant,
+                department=grant.grantee_department,
+                outcome=AccessLog.Outcome.ALLOWED,
+                detail={"match": sorted(match), "check": sorted(check or {})},
+            )
+    if not allowed:
+        _over_limit(
+            http_request,
+            grant,
+            "verify",
+            target,
+            _("The grant allows %(n)d checks a day.") % {"n": limit},
+        )
+    return result
+
+
+def log_not_visible(
+    *, http_request: AnyRequest, action: str, target: str, grant: Grant | None = None
+) -> None:
+    """An outsider's attempt on something they cannot see: answered 404, and still logged."""
+    access_log_record(
+        request=http_request,
+        action=action,
+        target=target,
+        grant=grant,
+        outcome=AccessLog.Outcome.REFUSED,
+        detail={"reason": "not visible"},
+    )

@@ -1,0 +1,58 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from core.admin_actions import ServiceOnlyAdminMixin, service_action
+from sharing import deliveries
+from sharing.models import Delivery
+
+
+def _retry(user: Any, obj: Delivery, data: dict[str, Any]) -> None:
+    deliveries.delivery_retry(actor=user, delivery=obj)
+
+
+class NoFormAction(forms.Form):
+    """Retry needs no reason: the failure is on record already."""
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "grant",
+        "period_key",
+        "caught_up",
+        "status",
+        "row_count",
+        "attempts",
+        "finished_at",
+    ]
+    list_filter = [
+        "status",
+        "caught_up",
+        ("grant__resource", admin.RelatedOnlyFieldListFilter),
+        "grant__grantee_department",
+    ]
+    search_fields = ["=id", "=grant__id", "period_key", "sha256"]
+    list_select_related = ["grant"]
+    change_list_template = "admin/sharing/delivery/change_list.html"
+    actions = [
+        service_action(
+            name="retry", label=_("Retry failed deliveries"), call=_retry, form_class=NoFormAction
+        ),
+    ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        from django.conf import settings
+
+        schedules = [
+            {"name": name, "task": entry["task"], "schedule": str(entry["schedule"])}
+            for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items())
+        ]
+        return super().changelist_view(request, {"schedules": schedules, **(extra_context or {})})
