@@ -38,9 +38,13 @@ demo: $(VENV)/.installed-test
 test: $(VENV)/.installed-test
 	$(DEV_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Style, the import layers (import-linter contracts in pyproject.toml) and types (mypy; the
+# Django plugin loads the settings, hence DEBUG=true).
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(DEV_ENV) $(VENV)/bin/mypy
 
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix .

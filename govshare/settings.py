@@ -190,7 +190,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # Celery: Redis in production; a broker that needs no server for the quick start.
 CELERY_BROKER_URL = broker_url("CELERY_BROKER_URL", "filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -203,8 +203,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     # kombu creates none of them but the last (and that one without parents): a worker started
     # by hand on a fresh clone would stop with FileNotFoundError.
-    for _option in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
-        Path(CELERY_BROKER_TRANSPORT_OPTIONS[_option]).mkdir(parents=True, exist_ok=True)
+    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control"):
+        _folder.mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Tasks are acknowledged late, so a task whose worker died goes back to the queue once it
     # has been unacknowledged this many seconds (workers look for such tasks when they start
