@@ -22,19 +22,13 @@ from access_requests.serializers import (
     RequestWriteSerializer,
 )
 from core.serializers import ReasonSerializer, RequiredReasonSerializer
+from core.viewsets import transition_schema
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
 
-def _transition(
-    serializer_class: type[serializers.Serializer] | None, description: str
-) -> Callable[[_View], _View]:
-    """Schema for a workflow action: its body, and the request it answers with."""
-    return extend_schema(
-        request=serializer_class,
-        responses={200: RequestDetailSerializer},
-        description=description,
-    )
+def _transition(serializer_class: type[serializers.Serializer] | None, description: str) -> Any:
+    return transition_schema(serializer_class, RequestDetailSerializer, description)
 
 
 def requests_for_api(user: AnyUser, *, with_steps: bool = True) -> QuerySet[Request]:

@@ -25,7 +25,8 @@ from access_requests.models import Request
 from access_requests.selectors import AnyUser
 from catalog.selectors import resource_for_user
 from core.exceptions import DomainError
-from core.forms import ReasonForm, add_service_errors, error_message
+from core.forms import ReasonForm, add_service_errors
+from core.views import step_response
 from departments.models import Department, Membership
 from departments.permissions import (
     can_decide,
@@ -234,14 +235,13 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404(_("No such step."))
     access_request = selectors.request_for_user(request.user, pk)
     step, done = STEPS[action]
-    try:
-        step(
+    return step_response(
+        request,
+        lambda: step(
             actor=request.user,
             request=access_request,
             **_step_input(action, request.POST, access_request),
-        )
-    except (ValidationError, DomainError) as exc:
-        messages.error(request, error_message(exc))
-    else:
-        messages.success(request, done)
-    return redirect("access_requests:request_detail", pk=access_request.pk)
+        ),
+        done=done,
+        then=redirect("access_requests:request_detail", pk=access_request.pk),
+    )

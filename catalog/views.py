@@ -18,7 +18,8 @@ from catalog.forms import (
 )
 from catalog.models import Resource
 from core.exceptions import DomainError
-from core.forms import add_service_errors, error_message
+from core.forms import add_service_errors
+from core.views import step_response
 from departments.permissions import can_manage_resource, steward_departments
 
 PAGE_SIZE = 25
@@ -146,13 +147,12 @@ def resource_edit(request, pk):
 @require_POST
 def resource_publish(request, pk):
     resource = _resource_for_steward(request, pk, "catalog.publish_resource")
-    try:
-        services.resource_publish(actor=request.user, resource=resource)
-    except (ValidationError, DomainError) as exc:
-        messages.error(request, error_message(exc))
-    else:
-        messages.success(request, _("The resource is published."))
-    return redirect("catalog:resource_detail", pk=resource.pk)
+    return step_response(
+        request,
+        lambda: services.resource_publish(actor=request.user, resource=resource),
+        done=_("The resource is published."),
+        then=redirect("catalog:resource_detail", pk=resource.pk),
+    )
 
 
 @require_POST
@@ -162,15 +162,14 @@ def resource_retire(request, pk):
     if not form.is_valid():
         messages.error(request, _("Give the reason for retiring the resource."))
         return redirect("catalog:resource_detail", pk=resource.pk)
-    try:
-        services.resource_retire(
+    return step_response(
+        request,
+        lambda: services.resource_retire(
             actor=request.user, resource=resource, reason=form.cleaned_data["reason"]
-        )
-    except (ValidationError, DomainError) as exc:
-        messages.error(request, error_message(exc))
-    else:
-        messages.success(request, _("The resource is retired."))
-    return redirect("catalog:resource_detail", pk=resource.pk)
+        ),
+        done=_("The resource is retired."),
+        then=redirect("catalog:resource_detail", pk=resource.pk),
+    )
 
 
 def release_upload(request, pk):

@@ -22,6 +22,7 @@ from access_requests.selectors import STEP_LABELS
 from catalog.models import Method
 from core.exceptions import DomainError
 from core.forms import ReasonForm, add_service_errors, error_message
+from core.views import step_response
 from departments.permissions import (
     can_attest_end_of_use,
     can_manage_grant,
@@ -110,15 +111,13 @@ def grant_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     grant = selectors.grant_for_user(request.user, pk)
     step, done = STEPS[action]
     form = ReasonForm(request.POST, required=False)
-    try:
+
+    def run() -> None:
         if not form.is_valid():
             raise ValidationError(form.errors["reason"])  # type: ignore[arg-type]  # a list at runtime
         step(actor=request.user, grant=grant, reason=form.cleaned_data["reason"])
-    except (ValidationError, DomainError) as exc:
-        messages.error(request, error_message(exc))
-    else:
-        messages.success(request, done)
-    return redirect("grants:grant_detail", pk=grant.pk)
+
+    return step_response(request, run, done=done, then=redirect("grants:grant_detail", pk=grant.pk))
 
 
 @require_POST

@@ -3,9 +3,9 @@ from rest_framework import status
 from rest_framework.decorators import action
 
 from core.serializers import ReasonSerializer, RequiredReasonSerializer
+from core.viewsets import WorkflowViewSet, timeline_prefetch, transition_schema
 from departments.models import Department
 from governance import selectors
-from governance.api.quality import _steps, _transition, _WorkflowViewSet
 from governance.models import Demand, DemandStep
 from governance.serializers.demands import (
     AnswerDemandSerializer,
@@ -27,7 +27,7 @@ from governance.services import demands as demand_services
         ]
     )
 )
-class DemandViewSet(_WorkflowViewSet):
+class DemandViewSet(WorkflowViewSet):
     """The demand list: data departments need that the catalog lacks. Every signed-in user sees
     it (search it before filing, and join instead of filing twice)."""
 
@@ -43,7 +43,7 @@ class DemandViewSet(_WorkflowViewSet):
             department_id=self._department_id(params.get("department", "")),
         )
         if self.action != "list":
-            queryset = queryset.prefetch_related(_steps(DemandStep))
+            queryset = queryset.prefetch_related(timeline_prefetch(DemandStep))
         return queryset
 
     def _department_id(self, code):
@@ -65,7 +65,7 @@ class DemandViewSet(_WorkflowViewSet):
         )
         return self._answer(demand, status.HTTP_201_CREATED)
 
-    @_transition(RouteSerializer, DemandDetailSerializer, "Route to a likely owner (office).")
+    @transition_schema(RouteSerializer, DemandDetailSerializer, "Route to a likely owner (office).")
     @action(detail=True, methods=["post"])
     def route(self, request, pk=None):
         demand = self.get_object()
@@ -73,7 +73,7 @@ class DemandViewSet(_WorkflowViewSet):
         demand = demand_services.demand_route(actor=request.user, demand=demand, **data)
         return self._answer(demand)
 
-    @_transition(
+    @transition_schema(
         AnswerDemandSerializer,
         DemandDetailSerializer,
         "Answer with a published resource (steward of the department it is routed to).",
@@ -85,7 +85,7 @@ class DemandViewSet(_WorkflowViewSet):
         demand = demand_services.demand_answer(actor=request.user, demand=demand, **data)
         return self._answer(demand)
 
-    @_transition(
+    @transition_schema(
         RequiredReasonSerializer,
         DemandDetailSerializer,
         "Decline with reasons (steward of the department it is routed to).",
@@ -97,7 +97,7 @@ class DemandViewSet(_WorkflowViewSet):
         demand = demand_services.demand_decline(actor=request.user, demand=demand, reason=reason)
         return self._answer(demand)
 
-    @_transition(ReasonSerializer, DemandDetailSerializer, "Withdraw (filing department).")
+    @transition_schema(ReasonSerializer, DemandDetailSerializer, "Withdraw (filing department).")
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         demand = self.get_object()
@@ -105,7 +105,9 @@ class DemandViewSet(_WorkflowViewSet):
         demand = demand_services.demand_withdraw(actor=request.user, demand=demand, reason=reason)
         return self._answer(demand)
 
-    @_transition(JoinSerializer, DemandDetailSerializer, "Join the demand for another department.")
+    @transition_schema(
+        JoinSerializer, DemandDetailSerializer, "Join the demand for another department."
+    )
     @action(detail=True, methods=["post"])
     def join(self, request, pk=None):
         demand = self.get_object()

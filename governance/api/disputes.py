@@ -9,6 +9,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.serializers import ReasonSerializer
+from core.viewsets import transition_schema
 from governance.models import Dispute, DisputeDecision, DisputeStep
 from governance.selectors import disputes_visible_to
 from governance.serializers.disputes import (
@@ -36,11 +37,7 @@ def disputes_for_api(user, *, detailed=True):
 
 
 def _transition(serializer_class, description):
-    return extend_schema(
-        request=serializer_class,
-        responses={200: DisputeDetailSerializer},
-        description=description,
-    )
+    return transition_schema(serializer_class, DisputeDetailSerializer, description)
 
 
 class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -2,16 +2,12 @@
 (404 otherwise) and calls exactly one service; the services decide who may act (403) and when
 (409). Register in the API router as ``quality-reports`` and ``demands``."""
 
-from typing import Any
-
-from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
-from rest_framework.response import Response
 
 from core.serializers import ReasonSerializer, RequiredReasonSerializer
+from core.viewsets import WorkflowViewSet, timeline_prefetch, transition_schema
 from governance import selectors
 from governance.models import QualityReport, QualityReportStep
 from governance.serializers.quality import (
@@ -23,30 +19,6 @@ from governance.serializers.quality import (
 from governance.services import quality as services
 
 
-def _steps(model):
-    return Prefetch("steps", queryset=model.objects.select_related("actor", "department"))
-
-
-class _WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    parser_classes = [JSONParser]
-    detail_serializer_class: type[serializers.Serializer[Any]]  # the answer to every step
-
-    def _answer(self, obj, code=status.HTTP_200_OK):
-        fresh = self.get_queryset().get(pk=obj.pk)
-        return Response(self.detail_serializer_class(fresh).data, status=code)
-
-    def _input(self, serializer_class):
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer
-
-
-def _transition(serializer_class, response, description):
-    return extend_schema(
-        request=serializer_class, responses={200: response}, description=description
-    )
-
-
 @extend_schema_view(
     list=extend_schema(
         parameters=[
@@ -55,7 +27,7 @@ def _transition(serializer_class, response, description):
         ]
     )
 )
-class QualityReportViewSet(_WorkflowViewSet):
+class QualityReportViewSet(WorkflowViewSet):
     """Reports of wrong or stale data: seen by the reporting department, the owner, the
     management-right holder and the office only."""
 
@@ -71,7 +43,7 @@ class QualityReportViewSet(_WorkflowViewSet):
             resource_id=int(resource) if resource.isdigit() else None,
         )
         if self.action != "list":
-            queryset = queryset.prefetch_related(_steps(QualityReportStep))
+            queryset = queryset.prefetch_related(timeline_prefetch(QualityReportStep))
         return queryset
 
     def get_serializer_class(self):
@@ -89,7 +61,9 @@ class QualityReportViewSet(_WorkflowViewSet):
         report = services.quality_report_file(actor=request.user, **data)
         return self._answer(report, status.HTTP_201_CREATED)
 
-    @_transition(ReasonSerializer, QualityReportDetailSerializer, "Open → acknowledged (owner).")
+    @transition_schema(
+        ReasonSerializer, QualityReportDetailSerializer, "Open → acknowledged (owner)."
+    )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         reason = self._input(ReasonSerializer).validated_data["reason"]
@@ -98,7 +72,7 @@ class QualityReportViewSet(_WorkflowViewSet):
         )
         return self._answer(report)
 
-    @_transition(
+    @transition_schema(
         RequiredReasonSerializer,
         QualityReportDetailSerializer,
         "Answer without a correction (owner's steward, reason required).",
@@ -110,7 +84,7 @@ class QualityReportViewSet(_WorkflowViewSet):
         report = services.quality_report_answer(actor=request.user, report=report, reason=reason)
         return self._answer(report)
 
-    @_transition(
+    @transition_schema(
         ResolveSerializer,
         QualityReportDetailSerializer,
         "Resolved (owner's steward, reason required), optionally naming the correcting release.",
@@ -127,7 +101,7 @@ class QualityReportViewSet(_WorkflowViewSet):
         )
         return self._answer(report)
 
-    @_transition(
+    @transition_schema(
         ReasonSerializer, QualityReportDetailSerializer, "Close an answered or resolved report."
     )
     @action(detail=True, methods=["post"])
@@ -137,7 +111,7 @@ class QualityReportViewSet(_WorkflowViewSet):
         report = services.quality_report_confirm(actor=request.user, report=report, reason=reason)
         return self._answer(report)
 
-    @_transition(
+    @transition_schema(
         RequiredReasonSerializer,
         QualityReportDetailSerializer,
         "Reopen an answered or resolved report (reporter, reason required).",

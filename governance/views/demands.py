@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
-from core.forms import add_service_errors, error_message
+from core.forms import add_service_errors
+from core.views import step_response
 from departments.models import Membership
 from departments.permissions import (
     can_answer_demand,
@@ -174,14 +175,13 @@ def demand_action(request, pk, action):
         raise Http404(_("No such step."))
     demand = selectors.demand_for_user(request.user, pk)
     step, done = DEMAND_STEPS[action]
-    try:
-        step(
+    return step_response(
+        request,
+        lambda: step(
             actor=request.user,
             demand=demand,
             **_demand_step_input(action, request.POST, demand, request.user),
-        )
-    except (ValidationError, DomainError) as exc:
-        messages.error(request, error_message(exc))
-    else:
-        messages.success(request, done)
-    return redirect("governance:demand_detail", pk=demand.pk)
+        ),
+        done=done,
+        then=redirect("governance:demand_detail", pk=demand.pk),
+    )

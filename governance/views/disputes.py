@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from access_requests.selectors import request_for_user
 from core.exceptions import DomainError
-from core.forms import ReasonForm, add_service_errors, error_message
+from core.forms import ReasonForm, add_service_errors
+from core.views import step_response
 from departments.models import Department
 from departments.permissions import (
     acting_department_ids,
@@ -196,7 +197,8 @@ def dispute_action(request, pk, action):
     dispute = selectors.dispute_for_user(request.user, pk)
     form = _form_for(action, dispute, request.POST, request.FILES)
     _form_class, step, done = STEPS[action]
-    try:
+
+    def run():
         if not form.is_valid():
             raise ValidationError(
                 [
@@ -206,11 +208,10 @@ def dispute_action(request, pk, action):
                 ]
             )
         step(actor=request.user, dispute=dispute, **_step_input(action, form))
-    except (ValidationError, DomainError) as exc:
-        messages.error(request, error_message(exc))
-    else:
-        messages.success(request, done)
-    return redirect("disputes:dispute_detail", pk=dispute.pk)
+
+    return step_response(
+        request, run, done=done, then=redirect("disputes:dispute_detail", pk=dispute.pk)
+    )
 
 
 def dispute_evidence(request, pk, step_pk):

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 
 from catalog.selectors import resource_for_user
 from core.exceptions import DomainError
-from core.forms import add_service_errors, error_message
+from core.forms import add_service_errors
+from core.views import step_response
 from departments.models import Department
 from departments.permissions import (
     can_answer_quality_report,
@@ -198,13 +199,14 @@ def quality_action(request, pk, action):
         raise Http404(_("No such step."))
     report = selectors.quality_report_for_user(request.user, pk)
     step, done = REPORT_STEPS[action]
-    try:
-        step(actor=request.user, report=report, **_report_step_input(action, request.POST, report))
-    except (ValidationError, DomainError) as exc:
-        messages.error(request, error_message(exc))
-    else:
-        messages.success(request, done)
-    return redirect("governance:quality_detail", pk=report.pk)
+    return step_response(
+        request,
+        lambda: step(
+            actor=request.user, report=report, **_report_step_input(action, request.POST, report)
+        ),
+        done=done,
+        then=redirect("governance:quality_detail", pk=report.pk),
+    )
 
 
 # --- the demand list ------------------------------------------------------------------------
