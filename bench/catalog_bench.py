@@ -22,8 +22,6 @@ from urllib.parse import urlencode
 
 import benchdb  # bench/ is the script's directory, first on sys.path
 
-from departments import services as department_services
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -187,6 +185,7 @@ def ensure_people():
     """The office, the ordinary departments with one steward each, and a user with no roles."""
     from django.contrib.auth import get_user_model
 
+    from departments import services as department_services
     from departments.models import Department, Membership
 
     user_model = get_user_model()

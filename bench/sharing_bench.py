@@ -42,8 +42,6 @@ from types import SimpleNamespace
 
 import benchdb  # bench/ is the script's directory, first on sys.path
 
-from departments import services as department_services
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -242,6 +240,7 @@ def ensure_people():
     through rights.services (idempotent)."""
     from django.contrib.auth import get_user_model
 
+    from departments import services as department_services
     from departments.models import Department, Membership
 
     user_model = get_user_model()
