@@ -1,11 +1,16 @@
-from django.contrib import admin
-from django.db.models import Model
-from django.http import HttpRequest
+import datetime
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from audit.models import AccessLog
 from core.admin_actions import ServiceOnlyAdminMixin
-from departments.permissions import is_auditor
-from ledger.models import LedgerCheckpoint, LedgerEntry
+from departments.permissions import is_auditor, is_office_member
+from ledger import witnesses
+from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerWitness
 
 
 class AuditorOnlyMixin(ServiceOnlyAdminMixin):
@@ -45,8 +50,80 @@ class LedgerEntryAdmin(AuditorOnlyMixin, admin.ModelAdmin):
     readonly_fields = ["index", "created_at", "entry_type", "departments", "subject"]
 
 
+class OfficeOrAuditorMixin(ServiceOnlyAdminMixin):
+    """Read only, for the office and the auditors (and superusers)."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        user = request.user
+        return user.is_superuser or (user.is_staff and (is_auditor(user) or is_office_member(user)))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+
+def _when(timestamp: int) -> str:
+    return f"{datetime.datetime.fromtimestamp(timestamp, datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _witness_summary(request: HttpRequest) -> None:
+    state = witnesses.status()
+    if not state["quorum"]:
+        messages.info(request, _("No witnesses are configured (LEDGER_WITNESSES)."))
+        return
+    text = _("Witnessed up to size %(n)s, latest %(m)s (quorum %(q)s).") % {
+        "n": state["witnessed"],
+        "m": state["latest"],
+        "q": state["quorum"],
+    }
+    if state["witnessed"] == state["latest"]:
+        messages.success(request, text)
+    else:
+        messages.warning(request, text)
+
+
 @admin.register(LedgerCheckpoint)
-class LedgerCheckpointAdmin(AuditorOnlyMixin, admin.ModelAdmin):
-    list_display = ["tree_size", "created_at"]
-    readonly_fields = ["tree_size", "note", "created_at"]
+class LedgerCheckpointAdmin(OfficeOrAuditorMixin, admin.ModelAdmin):
+    list_display = ["tree_size", "created_at", "cosignature_count"]
+    readonly_fields = ["tree_size", "note", "created_at", "cosigned"]
     exclude = ["root_hash"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerCheckpoint]:
+        return super().get_queryset(request).annotate(cosigned_by=Count("cosignatures"))
+
+    @admin.display(description=_("cosignatures"), ordering="cosigned_by")
+    def cosignature_count(self, obj: LedgerCheckpoint) -> int:
+        return obj.cosigned_by  # type: ignore[attr-defined]
+
+    @admin.display(description=_("cosigned by"))
+    def cosigned(self, obj: LedgerCheckpoint) -> str:
+        rows = obj.cosignatures.select_related("witness").order_by("witness__name")
+        return ", ".join(f"{row.witness.name} ({_when(row.timestamp)})" for row in rows) or "—"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        _witness_summary(request)
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(LedgerWitness)
+class LedgerWitnessAdmin(OfficeOrAuditorMixin, admin.ModelAdmin):
+    list_display = ["name", "cosigned_size", "last_attempt_at", "last_answer", "failures", "alarm"]
+    readonly_fields = [
+        "name",
+        "vkey",
+        "url",
+        "cosigned_size",
+        "last_attempt_at",
+        "last_answer",
+        "failures",
+        "next_attempt_at",
+        "alarm",
+        "alarm_at",
+    ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        _witness_summary(request)
+        return super().changelist_view(request, extra_context)

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from departments.permissions import can_read_ledger_entry
-from ledger import keys
+from ledger import keys, witnesses
 from ledger import services as ledger
 from ledger.models import LedgerEntry
 
@@ -66,6 +66,8 @@ class LedgerKeyView(APIView):
 
 
 class LedgerCheckpointView(APIView):
+    """The latest checkpoint: the log's signed note with every witness cosignature it has."""
+
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request: Request) -> HttpResponse:
         checkpoint = ledger.latest_checkpoint()
@@ -73,7 +75,12 @@ class LedgerCheckpointView(APIView):
             checkpoint = ledger.ledger_checkpoint_sign()
         if checkpoint is None:
             raise NotFound(_("The ledger is empty."))
-        return HttpResponse(checkpoint.note, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(
+            ledger.cosigned_note(checkpoint), content_type="text/plain; charset=utf-8"
+        )
+        # The largest size a quorum of the departments' witnesses vouches for.
+        response["X-Ledger-Witnessed-Size"] = str(witnesses.witnessed_size())
+        return response
 
 
 class LedgerEntryView(APIView):

@@ -17,6 +17,7 @@ from audit.api import receipt_response
 from catalog.selectors import resource_for_user
 from departments.permissions import can_read_access_log, can_read_ledger_entry, is_office_member
 from ledger import services as ledger
+from ledger import witnesses
 from ledger.models import LedgerEntry
 from rights.selectors import grant_for_user
 
@@ -85,6 +86,7 @@ def auditor_search(request: HttpRequest) -> HttpResponse:
         "params": params,
         "entries": Paginator(entries, 25).get_page(params.get("page")),
         "can_read_log": can_read_access_log(request.user),
+        "witnessing": witnesses.status(),
     }
     if context["can_read_log"]:
         accesses = selectors.access_log_for_auditor(

@@ -100,17 +100,19 @@ def setup_django(url, key_dir):
 
 def drop_stale_checkpoints():
     """Checkpoints of earlier runs are signed with their own temporary key: this run can neither
-    verify them nor sign a successor to them. Row triggers refuse DELETE; TRUNCATE (an owner's
-    operation, as in test databases) clears them. Bench database only."""
-    from django.db import connection
+    verify them nor sign a successor to them. The ledger's triggers refuse DELETE and TRUNCATE;
+    a harness may TRUNCATE with ``govshare.ledger_reset`` on for its transaction (migration
+    ledger/0003), as the test suite's flush does. Bench database only."""
+    from django.db import connection, transaction
 
     from ledger.models import LedgerCheckpoint
 
     stale = LedgerCheckpoint.objects.count()
     if stale:
         print(f"removing {stale} checkpoint(s) signed with an earlier run's key", flush=True)
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {LedgerCheckpoint._meta.db_table}")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('govshare.ledger_reset', 'on', true)")
+            cursor.execute(f"TRUNCATE {LedgerCheckpoint._meta.db_table} CASCADE")
 
 
 def ensure_baseline_table():
@@ -204,7 +206,16 @@ def fill(target):
 
     entry_columns = columns(
         LedgerEntry,
-        ["index", "entry", "leaf_hash", "entry_type", "departments", "subject", "created_at"],
+        [
+            "index",
+            "entry",
+            "leaf_hash",
+            "previous_leaf",
+            "entry_type",
+            "departments",
+            "subject",
+            "created_at",
+        ],  # fmt: skip
     )
     node_columns = columns(LedgerNode, ["level", "index", "hash"])
     copy_entries = f"COPY {LedgerEntry._meta.db_table} ({entry_columns}) FROM STDIN"
@@ -234,6 +245,7 @@ def fill(target):
 
             count = min(CHUNK, target - size)
             entries, nodes = [], []
+            previous = bytes(state.last_leaf)
             for index in range(size, size + count):
                 when = base + SPACING * index + timedelta(microseconds=rng.randrange(1, 10**6))
                 record = _fake_record(rng, index, when)
@@ -245,6 +257,7 @@ def fill(target):
                         index,
                         data,
                         leaf,
+                        previous,
                         record["type"],
                         " ".join(record["departments"]),
                         subject[:200],
@@ -255,6 +268,11 @@ def fill(target):
                 nodes.extend(created)
                 for level, position, digest in created:
                     edge[level] = (position, digest)
+                previous = leaf
+            # Reserve the indices first (the ledger's triggers take entries only there), then
+            # load them and their nodes.
+            state.size, state.last_leaf = size + count, previous
+            state.save(update_fields=["size", "last_leaf"])
             raw = cursor.cursor  # the psycopg cursor, for COPY
             with raw.copy(copy_entries) as copy:
                 for row in entries:
@@ -262,8 +280,6 @@ def fill(target):
             with raw.copy(copy_nodes) as copy:
                 for row in nodes:
                     copy.write_row(row)
-            state.size = size + count
-            state.save(update_fields=["size"])
         generated += count
         elapsed = time.perf_counter() - started
         print(f"  {size + count:,}/{target:,} entries ({elapsed:.0f} s)", flush=True)

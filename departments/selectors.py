@@ -39,3 +39,16 @@ def office_reviewers(*, excluding_department_ids: Iterable[int] = ()) -> QuerySe
     if excluded:
         users = users.exclude(memberships__department_id__in=excluded)
     return users.distinct()
+
+
+def auditors() -> QuerySet[Any]:
+    """Active users holding the auditor role in an active department."""
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__department__is_active=True,
+            memberships__role=Membership.Role.AUDITOR,
+            is_active=True,
+        )
+        .distinct()
+    )

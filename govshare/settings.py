@@ -358,5 +358,31 @@ CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
     "task": "ledger.tasks.sign_checkpoint",
     "schedule": 60,
 }
+# Witnesses (ledger/witnesses.py): the departments' C2SP witnesses that cosign checkpoints.
+# LEDGER_WITNESSES: comma-separated VKEY=URL (the witness's cosignature verifier key and the base
+# URL of its tlog-witness endpoint); LEDGER_WITNESS_QUORUM: how many must cosign (default: all).
+LEDGER_WITNESSES = env_list("LEDGER_WITNESSES", [])
+for _witness in LEDGER_WITNESSES:
+    if "=http://" not in _witness and "=https://" not in _witness:
+        raise ImproperlyConfigured(
+            f"LEDGER_WITNESSES: {_witness!r} is not VKEY=URL (a verifier key, '=', an http(s) URL)."
+        )
+LEDGER_WITNESS_QUORUM = env_int("LEDGER_WITNESS_QUORUM", len(LEDGER_WITNESSES), minimum=0)
+if len(LEDGER_WITNESSES) < LEDGER_WITNESS_QUORUM:
+    raise ImproperlyConfigured(
+        f"LEDGER_WITNESS_QUORUM={LEDGER_WITNESS_QUORUM} is more than the "
+        f"{len(LEDGER_WITNESSES)} witness(es) in LEDGER_WITNESSES."
+    )
+LEDGER_WITNESS_TIMEOUT = env_int("LEDGER_WITNESS_TIMEOUT", 10, minimum=1)  # seconds per request
+# The office and the auditors are told when the latest checkpoint stays unwitnessed this long.
+LEDGER_WITNESS_ALERT_AFTER = env_int("LEDGER_WITNESS_ALERT_AFTER", 15 * 60, minimum=60)
+CELERY_BEAT_SCHEDULE["ledger-witness"] = {
+    "task": "ledger.tasks.witness_checkpoints",
+    "schedule": 60,
+}
+CELERY_BEAT_SCHEDULE["ledger-witness-alerts"] = {
+    "task": "audit.tasks.witness_alerts",
+    "schedule": 60,
+}
 # Result-only feedback: checks a day per grant when the grant sets no calls-per-day limit.
 RESULT_ONLY_DAILY_LIMIT = env_int("RESULT_ONLY_DAILY_LIMIT", 1000, minimum=1)

@@ -6,6 +6,8 @@ class LedgerState(models.Model):
     """One row: the tree size. Appends lock it, so indices are gapless and in commit order."""
 
     size = models.BigIntegerField(default=0)
+    # The leaf hash of entry ``size - 1``: the link the next entry copies into ``previous_leaf``.
+    last_leaf = models.BinaryField(max_length=32, default=b"")
 
     class Meta:
         verbose_name = _("ledger state")
@@ -20,6 +22,10 @@ class LedgerEntry(models.Model):
     index = models.BigIntegerField(_("index"), primary_key=True)
     entry = models.BinaryField(_("entry (canonical JSON)"))
     leaf_hash = models.BinaryField(_("leaf hash"), max_length=32)
+    # The leaf hash of entry ``index - 1`` (empty for entry 0 and for entries older than migration
+    # 0003). Outside the tree: it lets ledger_verify name an entry rewritten together with its
+    # leaf hash and bottom node, which the tree alone pins only to a pair of leaves.
+    previous_leaf = models.BinaryField(_("previous entry's leaf hash"), max_length=32, default=b"")
     # Copies of fields inside ``entry``, for search; the bytes stay the record.
     entry_type = models.CharField(_("type"), max_length=48, db_index=True)
     # Searched by word (regex): a btree index would not serve it and would slow every append.
@@ -72,3 +78,59 @@ class LedgerCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.tree_size}"
+
+
+class LedgerWitness(models.Model):
+    """A department's witness (``LEDGER_WITNESSES``) and what the portal knows of it.
+
+    ``cosigned_size`` is the largest tree it cosigned for this log: the next request starts
+    there. Kept by ``ledger.witnesses``; never edited by hand.
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    vkey = models.CharField(_("verifier key"), max_length=300, unique=True)
+    url = models.URLField(_("address"), max_length=300)
+    cosigned_size = models.BigIntegerField(_("cosigned size"), default=0)
+    last_attempt_at = models.DateTimeField(_("last asked"), null=True, blank=True)
+    last_answer = models.CharField(_("last answer"), max_length=300, blank=True)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    alarm = models.TextField(
+        _("alarm"),
+        blank=True,
+        help_text=_("A refusal of a checkpoint the portal holds honest: a bug or an attack."),
+    )
+    alarm_at = models.DateTimeField(_("alarm raised"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("witness")
+        verbose_name_plural = _("witnesses")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LedgerCosignature(models.Model):
+    """A witness's C2SP cosignature of one checkpoint, verified when it arrived."""
+
+    checkpoint = models.ForeignKey(
+        LedgerCheckpoint, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    witness = models.ForeignKey(LedgerWitness, on_delete=models.PROTECT, related_name="+")
+    line = models.TextField(_("signature line"))
+    timestamp = models.BigIntegerField(_("cosigned at (POSIX seconds)"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["checkpoint_id", "witness_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness"], name="cosignature_once_per_witness"
+            )
+        ]
+        verbose_name = _("cosignature")
+        verbose_name_plural = _("cosignatures")
+
+    def __str__(self) -> str:
+        return f"{self.witness} on checkpoint {self.checkpoint_id}"

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ledger import keys, merkle, signing
+from ledger.cosignatures import with_cosignatures
 from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
 
 _T = TypeVar("_T")
@@ -54,7 +55,9 @@ def ledger_append(
 ) -> LedgerEntry:
     """Append one transaction record and the tree nodes it completes; returns the entry.
 
-    The record holds ids, department codes and hashes only — never raw data or names.
+    The record holds ids, department codes and hashes only — never raw data or names. Under the
+    row lock on the state: grow the size (reserving the index), store the entry, linked to the
+    entry before it by ``previous_leaf``, then the nodes it completes.
     """
     codes = sorted({_code(d) for d in departments if d})
     subject = {k: v for k, v in (subject or {}).items() if v is not None}
@@ -76,10 +79,17 @@ def ledger_append(
             record["detail"] = detail
         data = rfc8785.dumps(record)
         leaf = merkle.leaf_hash(data)
+        previous = bytes(state.last_leaf)
+        # Reserve the index before storing anything: on PostgreSQL the entry table takes a row
+        # only at an index its own transaction reserved (migration 0003), so nothing inserted
+        # outside this function can take the next index.
+        state.size, state.last_leaf = index + 1, leaf
+        state.save(update_fields=["size", "last_leaf"])
         entry = LedgerEntry.objects.create(
             index=index,
             entry=data,
             leaf_hash=leaf,
+            previous_leaf=previous,
             entry_type=event,
             departments=" ".join(codes),
             subject=" ".join(f"{k}:{v}" for k, v in sorted(subject.items()))[:200],
@@ -92,8 +102,6 @@ def ledger_append(
                 index, leaf, lambda lvl, pos: siblings[(lvl, pos)]
             )
         )
-        state.size = index + 1
-        state.save(update_fields=["size"])
     return entry
 
 
@@ -208,6 +216,12 @@ def receipt(entry: LedgerEntry) -> dict[str, Any]:
         "entry": base64.b64encode(entry.entry_bytes).decode(),
         "leaf_hash": base64.b64encode(bytes(entry.leaf_hash)).decode(),
         "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
-        "checkpoint": checkpoint.note,
+        "checkpoint": cosigned_note(checkpoint),  # with the witnesses' cosignatures
         "verifier_key": keys.verifier_key(),
     }
+
+
+def cosigned_note(checkpoint: LedgerCheckpoint) -> str:
+    """The checkpoint's note with the log's signature and every stored witness cosignature."""
+    lines = [c.line for c in checkpoint.cosignatures.order_by("witness__name")]
+    return with_cosignatures(checkpoint.note, lines) if lines else checkpoint.note

@@ -13,6 +13,22 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
+# The departments' witnesses (keys made by seed_demo under var/witnesses/): HEALTH's and CIVIL's.
+witnesses=()
+for pair in health:8101 civil:8102; do
+  code=${pair%%:*} port=${pair##*:}
+  if [ -f "var/witnesses/$code.key" ]; then
+    .venv/bin/python tools/govshare_witness.py serve --key "var/witnesses/$code.key" \
+      --log-key "$(cat var/witnesses/log.vkey)" --state "var/witnesses/$code.state" \
+      --listen "127.0.0.1:$port" &
+    witnesses+=("$(cat "var/witnesses/$code.vkey")=http://127.0.0.1:$port")
+  fi
+done
+if [ ${#witnesses[@]} -gt 0 ] && [ -z "${LEDGER_WITNESSES:-}" ]; then
+  LEDGER_WITNESSES=$(IFS=,; echo "${witnesses[*]}")
+  export LEDGER_WITNESSES
+fi
+
 .venv/bin/celery -A govshare worker --loglevel=INFO --concurrency=1 --hostname=demo@%h &
 .venv/bin/celery -A govshare beat --loglevel=INFO &
 .venv/bin/python manage.py runserver --noreload 127.0.0.1:8000 &

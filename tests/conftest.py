@@ -41,6 +41,28 @@ def _require_services(request):
         _missing(f"needs Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ledger_reset_on_flush():
+    """Django's flush (how pytest-django resets the database after a ``transaction=True`` test)
+    is one TRUNCATE of every table, which the ledger's triggers refuse on PostgreSQL unless the
+    session says ``govshare.ledger_reset = on`` (migration ledger/0003). Only the flush says so,
+    for its own transaction (``set_config(..., true)``): every test, and the application, runs
+    with the refusal in force."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush_sql = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = flush_sql(self, style, tables, **kwargs)
+        if not statements:
+            return statements
+        return ["SELECT set_config('govshare.ledger_reset', 'on', true)", *statements]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.2 s a user; the suite creates hundreds. Not a security setting.

@@ -182,7 +182,15 @@ def test_a_forged_signature_is_rejected(approved):
 def _disable_triggers():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("ledger_ledgerentry", "ledger_ledgernode", "ledger_ledgercheckpoint"):
+            # The checks deferred to commit first: ALTER TABLE refuses a table with pending ones.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            for table in (
+                "ledger_ledgerentry",
+                "ledger_ledgernode",
+                "ledger_ledgercheckpoint",
+                "ledger_ledgerstate",
+            ):
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
 
 

@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - exercised by hand
 RECEIPT_FORMAT = "govshare-ledger-receipt/1"
 SIGNATURE_PREFIX = "\u2014 "  # an em dash and a space start every signature line
 ALG_ED25519 = 0x01
+ALG_COSIGNATURE_ED25519 = 0x04
 HASH_SIZE = 32
 
 
@@ -277,6 +278,73 @@ def open_note(note, key):
     return text
 
 
+class CosignerKey:
+    """A witness's C2SP cosignature verifier key: ``<name>+<hex id>+base64(0x04 || key)``."""
+
+    def __init__(self, text):
+        self.text = text.strip()
+        parts = self.text.split("+", 2)
+        if len(parts) != 3 or not valid_key_name(parts[0]):
+            raise VerifyError(f"{self.text!r} is not a witness verifier key (name+id+key)")
+        self.name, hex_id, encoded = parts
+        raw = b64decode(encoded, "the witness key")
+        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_ED25519:
+            raise VerifyError(f"witness key {self.name}: not an Ed25519 cosignature key (0x04)")
+        self.key_id = sha256(self.name.encode() + b"\n" + raw)[:4]
+        if self.key_id.hex() != hex_id:
+            raise VerifyError(f"witness key {self.name}: the key id does not match the key")
+        self.public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
+
+    def cosigned(self, note):
+        """The timestamp of this witness's valid cosignature on ``note``, or None.
+
+        C2SP tlog-cosignature/v1: the signature is base64(key id || u64 big-endian timestamp
+        || Ed25519 over "cosignature/v1\\ntime <t>\\n" || the note's body).
+        """
+        split = note.rfind("\n\n")
+        if split < 0:
+            return None
+        body, signatures = note[: split + 1], note[split + 2 :]
+        for line in signatures.split("\n"):
+            if not line.startswith(SIGNATURE_PREFIX):
+                continue
+            name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
+            try:
+                raw = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if name != self.name or raw[:4] != self.key_id or len(raw) != 76:
+                continue
+            timestamp = int.from_bytes(raw[4:12], "big")
+            message = f"cosignature/v1\ntime {timestamp}\n{body}".encode()
+            try:
+                self.public_key.verify(raw[12:], message)
+            except InvalidSignature:
+                continue
+            return timestamp
+        return None
+
+
+def read_witnesses(arguments):
+    keys = []
+    for argument in arguments or []:
+        path = Path(argument)
+        text = read_text(path, "witness key file").strip() if path.is_file() else argument
+        keys.append(CosignerKey(text))
+    return keys
+
+
+def check_quorum(note, witnesses, quorum, what):
+    """Fail unless ``quorum`` of the witnesses cosigned ``note``; returns who did."""
+    signed = [w.name for w in witnesses if w.cosigned(note) is not None]
+    if len(signed) < quorum:
+        raise VerifyError(
+            f"{what} carries {len(signed)} valid cosignature(s) of the {quorum} required"
+            f"{' (by ' + ', '.join(signed) + ')' if signed else ''}"
+        )
+    return signed
+
+
 def parse_checkpoint(text):
     """(origin, size, root) of a C2SP tlog-checkpoint body (extension lines are allowed)."""
     lines = text.split("\n")
@@ -351,8 +419,9 @@ def choose_key(key_argument, bundled_text, bundled_what, report):
     return bundled
 
 
-def read_checkpoints(directory, key, origin, report):
-    """{size: root} of the checkpoints whose signature and format verify."""
+def read_checkpoints(directory, key, origin, report, notes=None):
+    """{size: root} of the checkpoints whose signature and format verify (``notes`` collects
+    their texts, cosignatures included)."""
     checkpoints, origins = {}, set()
     folder = directory / "checkpoints"
     if not folder.is_dir():
@@ -365,7 +434,8 @@ def read_checkpoints(directory, key, origin, report):
             continue
         size = int(path.name)
         try:
-            text = open_note(read_text(path, "checkpoint"), key)
+            note = read_text(path, "checkpoint")
+            text = open_note(note, key)
             note_origin, note_size, root = parse_checkpoint(text)
         except VerifyError as exc:
             report.fail(f"checkpoint {size}: {exc}")
@@ -378,6 +448,8 @@ def read_checkpoints(directory, key, origin, report):
             continue
         origins.add(note_origin)
         checkpoints[size] = root
+        if notes is not None:
+            notes[size] = note
     if len(origins) > 1:
         report.fail(f"the checkpoints name different origins: {sorted(origins)}")
     elif origins:
@@ -464,7 +536,41 @@ def read_entries(directory, checkpoints, report):
     return tree, verified, True
 
 
-def verify_export(directory, key_argument, origin):
+def check_witnessed(checkpoints, notes, tree, witnesses, quorum, trusted, key, report):
+    """With witnesses: the newest checkpoint needs the quorum; a trusted checkpoint (one a
+    department kept) must be consistent with the log."""
+    if witnesses:
+        if not checkpoints:
+            report.fail("no checkpoint to check the witnesses' cosignatures on")
+        else:
+            newest = max(checkpoints)
+            try:
+                signed = check_quorum(notes[newest], witnesses, quorum, f"checkpoint {newest}")
+                print(f"witnessed: checkpoint {newest} cosigned by {', '.join(signed)}")
+            except VerifyError as exc:
+                report.fail(f"{exc}: the database's newest history is not vouched for")
+    for path in trusted or []:
+        try:
+            note = read_text(Path(path), "trusted checkpoint")
+            _origin, size, root = parse_checkpoint(open_note(note, key))
+        except VerifyError as exc:
+            report.fail(f"trusted checkpoint {path}: {exc}")
+            continue
+        if size > tree.size:
+            report.fail(
+                f"trusted checkpoint {path} has size {size} but the log holds {tree.size} "
+                f"entries: the log was cut back (first missing index: {tree.size})"
+            )
+        elif tree.root(size) != root:
+            report.fail(
+                f"trusted checkpoint {path} (size {size}) is not consistent with the log of "
+                f"size {tree.size}: history up to {size} was rewritten"
+            )
+        else:
+            print(f"trusted checkpoint {path}: size {size} is consistent with the log")
+
+
+def verify_export(directory, key_argument, origin, witnesses=(), quorum=None, trusted=()):
     directory = Path(directory)
     report = Report()
     if not directory.is_dir():
@@ -472,7 +578,8 @@ def verify_export(directory, key_argument, origin):
     key_file = directory / "key.txt"
     bundled = read_text(key_file, "key file") if key_file.is_file() else None
     key = choose_key(key_argument, bundled, f"{key_file}", report)
-    checkpoints = read_checkpoints(directory, key, origin, report)
+    notes = {}
+    checkpoints = read_checkpoints(directory, key, origin, report, notes)
     tree, verified, complete = read_entries(directory, checkpoints, report)
     if complete:
         beyond = sorted(size for size in checkpoints if size > tree.size)
@@ -492,6 +599,14 @@ def verify_export(directory, key_argument, origin):
         proof = tree.consistency_proof(old, new)
         if not verify_consistency(old, new, proof, checkpoints[old], checkpoints[new]):
             report.fail(f"checkpoint {new}: not consistent with checkpoint {old}")
+    if complete:
+        needed = len(witnesses) if quorum is None else quorum
+        check_witnessed(checkpoints, notes, tree, witnesses, needed, trusted, key, report)
+    if not witnesses:
+        print(
+            "note: no --witness given: this covers only what the export (the database) holds "
+            "and the log key; whoever holds both could have rewritten it"
+        )
     for warning in report.warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     if report.problems:
@@ -509,7 +624,7 @@ def verify_export(directory, key_argument, origin):
 # --- receipt ---------------------------------------------------------------------------------
 
 
-def verify_receipt(file, key_argument, origin):
+def verify_receipt(file, key_argument, origin, witnesses=(), quorum=None):
     path = Path(file)
     try:
         receipt = json.loads(read_text(path, "receipt"))
@@ -545,6 +660,10 @@ def verify_receipt(file, key_argument, origin):
     note_origin, size, root = parse_checkpoint(text)
     if origin is not None and note_origin != origin:
         raise VerifyError(f"checkpoint: origin is {note_origin!r}, expected {origin!r}")
+    if witnesses:
+        needed = len(witnesses) if quorum is None else quorum
+        signed = check_quorum(receipt["checkpoint"], witnesses, needed, "the receipt's checkpoint")
+        print(f"witnessed: cosigned by {', '.join(signed)}")
     print(f"checkpoint: {note_origin}, size {size}, root {base64.b64encode(root).decode()}")
     if tree_size != size:
         raise VerifyError(
@@ -594,6 +713,11 @@ def main(argv=None):
         "(default: the key bundled with the data, with a warning)"
     )
     origin_help = "also require this checkpoint origin line"
+    witness_help = (
+        "a department witness's cosignature verifier key (or a file holding it); repeatable: "
+        "then the witnesses are trusted, not the database"
+    )
+    quorum_help = "how many of the --witness keys must have cosigned (default: all)"
     export = commands.add_parser(
         "export",
         help="check a directory written by 'manage.py ledger_export DIR'",
@@ -603,6 +727,15 @@ def main(argv=None):
     export.add_argument("directory", metavar="DIR")
     export.add_argument("--key", metavar="KEY", help=key_help)
     export.add_argument("--origin", help=origin_help)
+    export.add_argument("--witness", action="append", metavar="VKEY", help=witness_help)
+    export.add_argument("--quorum", type=int, metavar="K", help=quorum_help)
+    export.add_argument(
+        "--trusted-checkpoint",
+        action="append",
+        metavar="FILE",
+        help="a checkpoint a department kept (a receipt's, or its witness's GET /state): it "
+        "must be consistent with the log",
+    )
     receipt = commands.add_parser(
         "receipt",
         help="check a receipt JSON file (govshare-ledger-receipt/1)",
@@ -612,11 +745,25 @@ def main(argv=None):
     receipt.add_argument("file", metavar="FILE")
     receipt.add_argument("--key", metavar="KEY", help=key_help)
     receipt.add_argument("--origin", help=origin_help)
+    receipt.add_argument("--witness", action="append", metavar="VKEY", help=witness_help)
+    receipt.add_argument("--quorum", type=int, metavar="K", help=quorum_help)
     args = parser.parse_args(argv)
     try:
+        witnesses = read_witnesses(args.witness)
+        if args.quorum is not None and not 0 <= args.quorum <= len(witnesses):
+            raise VerifyError(
+                f"--quorum {args.quorum}: give 0 to {len(witnesses)} (--witness keys)"
+            )
         if args.command == "export":
-            return verify_export(args.directory, args.key, args.origin)
-        return verify_receipt(args.file, args.key, args.origin)
+            return verify_export(
+                args.directory,
+                args.key,
+                args.origin,
+                witnesses,
+                args.quorum,
+                args.trusted_checkpoint,
+            )
+        return verify_receipt(args.file, args.key, args.origin, witnesses, args.quorum)
     except VerifyError as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1

@@ -2,8 +2,12 @@
 
 import io
 import random
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,9 +25,12 @@ from departments.permissions import forget_roles
 from governance.models import Dispute
 from governance.services import demands as demand_services
 from governance.services import freshness as freshness_services
+from ledger import keys
 from ledger.services import ledger_checkpoint_sign
 from sharing.deliveries import deliveries_dispatch, delivery_build
 
+# The demo's witnesses: HEALTH's and CIVIL's, on loopback (scripts/demo.sh starts them).
+DEMO_WITNESSES = [("HEALTH", 8101), ("CIVIL", 8102)]
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, printed by the command
 
 DEPARTMENTS = [
@@ -158,8 +165,39 @@ class Command(BaseCommand):
         for delivery in deliveries_dispatch():  # the first period now; beat delivers the next
             delivery_build(delivery.pk)
         ledger_checkpoint_sign()
+        if settings.DEBUG:
+            self._witness_keys()
         self.stdout.write(self.style.SUCCESS("Demo world ready."))
         self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
+
+    def _witness_keys(self):
+        """HEALTH's and CIVIL's witness keys for the demo (scripts/demo.sh runs the witnesses).
+
+        Each department would make its own on its own host; the demo keeps them under
+        ``var/witnesses/`` with the log's verifier key the witnesses trust.
+        """
+        folder = Path(settings.VAR_DIR) / "witnesses"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "log.vkey").write_text(keys.verifier_key() + "\n", encoding="utf-8")
+        tool = Path(settings.BASE_DIR) / "tools" / "govshare_witness.py"
+        for code, port in DEMO_WITNESSES:
+            key, vkey = folder / f"{code.lower()}.key", folder / f"{code.lower()}.vkey"
+            if not key.exists():
+                made = subprocess.run(  # noqa: S603 - our own tool, fixed arguments
+                    [
+                        sys.executable,
+                        str(tool),
+                        "keygen",
+                        f"{code.lower()}.demo.gov/witness",
+                        "--out",
+                        str(key),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                vkey.write_text(made.stdout.strip().splitlines()[-1] + "\n", encoding="utf-8")
+            self.stdout.write(f"Witness of {code}: {vkey.read_text().strip()} on port {port}")
 
     def _departments(self):
         departments = {}
