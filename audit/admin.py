@@ -83,8 +83,8 @@ def _witness_summary(request: HttpRequest) -> None:
 
 @admin.register(LedgerCheckpoint)
 class LedgerCheckpointAdmin(OfficeOrAuditorMixin, admin.ModelAdmin):
-    list_display = ["tree_size", "created_at", "cosignature_count"]
-    readonly_fields = ["tree_size", "note", "created_at", "cosigned"]
+    list_display = ["tree_size", "created_at", "signed_by", "cosignature_count"]
+    readonly_fields = ["tree_size", "note", "created_at", "signed_by", "cosigned"]
     exclude = ["root_hash"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerCheckpoint]:
@@ -93,6 +93,10 @@ class LedgerCheckpointAdmin(OfficeOrAuditorMixin, admin.ModelAdmin):
     @admin.display(description=_("cosignatures"), ordering="cosigned_by")
     def cosignature_count(self, obj: LedgerCheckpoint) -> int:
         return obj.cosigned_by  # type: ignore[attr-defined]
+
+    @admin.display(description=_("signed by log key"))
+    def signed_by(self, obj: LedgerCheckpoint) -> str:
+        return obj.signing_key_id or "—"
 
     @admin.display(description=_("cosigned by"))
     def cosigned(self, obj: LedgerCheckpoint) -> str:

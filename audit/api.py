@@ -65,6 +65,19 @@ class LedgerKeyView(APIView):
         return HttpResponse(keys.verifier_key() + "\n", content_type="text/plain; charset=utf-8")
 
 
+class LedgerKeysView(APIView):
+    """Every verifier key of the log, one per line: the current one first, then retired ones
+    (``LEDGER_PREVIOUS_KEYS``) whose old checkpoints still verify with them."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    def get(self, request: Request) -> HttpResponse:
+        text = "".join(f"{key}\n" for key in keys.log_keys())
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
 class LedgerCheckpointView(APIView):
     """The latest checkpoint: the log's signed note with every witness cosignature it has."""
 

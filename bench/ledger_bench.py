@@ -389,6 +389,104 @@ def timed(function, argument_lists):
     return summary(seconds), results
 
 
+# --- Witnesses ---
+
+
+class Witnesses:
+    """Two real witness processes (tools/govshare_witness.py) on loopback, trusting this run's
+    log key, configured as ``LEDGER_WITNESSES`` with quorum 2; and a thread that signs a
+    checkpoint and asks both witnesses every ``interval`` seconds (beat does it every minute)."""
+
+    def __init__(self, directory, interval):
+        self.directory, self.interval = Path(directory), interval
+        self.processes, self.rounds, self.cosigned, self.errors = [], 0, 0, []
+        self.stop_event = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        import socket
+        import subprocess
+
+        from django.conf import settings
+
+        from ledger import keys
+
+        tool = ROOT / "tools" / "govshare_witness.py"
+        entries = []
+        for name in ("health.bench/witness", "civil.bench/witness"):
+            key = self.directory / f"{name.split('.')[0]}.key"
+            vkey = subprocess.run(  # noqa: S603 - our own tool, fixed arguments
+                [sys.executable, str(tool), "keygen", name, "--out", str(key)],
+                capture_output=True, text=True, check=True,
+            ).stdout.strip().splitlines()[-1]  # fmt: skip
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            self.processes.append(
+                subprocess.Popen(  # noqa: S603 - our own tool, fixed arguments
+                    [
+                        sys.executable,
+                        str(tool),
+                        "serve",
+                        "--key",
+                        str(key),
+                        "--log-key",
+                        keys.verifier_key(),
+                        "--state",
+                        str(self.directory / f"{name.split('.')[0]}.state"),
+                        "--listen",
+                        f"127.0.0.1:{port}",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        fail(f"witness {name} did not start")
+                    time.sleep(0.05)
+            entries.append(f"{vkey}=http://127.0.0.1:{port}")
+        settings.LEDGER_WITNESSES = entries
+        settings.LEDGER_WITNESS_QUORUM = 2
+        settings.LEDGER_WITNESS_TIMEOUT = 5
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def _loop(self):
+        from django.db import connection
+
+        from ledger import services as ledger
+        from ledger import witnesses
+
+        try:
+            while not self.stop_event.wait(self.interval):
+                ledger.ledger_checkpoint_sign()
+                answers = witnesses.witness_checkpoints(wait=True)
+                self.rounds += 1
+                self.cosigned += sum(a.outcome == "cosigned" for a in answers)
+                refused = [a for a in answers if a.outcome not in ("cosigned", "already")]
+                self.errors += [f"{a.witness}: {a.outcome} {a.detail}" for a in refused]
+        finally:
+            connection.close()
+
+    def __exit__(self, *exc):
+        from django.conf import settings
+
+        self.stop_event.set()
+        if self.thread:
+            self.thread.join(timeout=30)
+        for process in self.processes:
+            process.kill()
+            process.wait(timeout=10)
+        settings.LEDGER_WITNESSES, settings.LEDGER_WITNESS_QUORUM = [], 0
+
+
 # --- Operations ---
 
 
@@ -478,6 +576,7 @@ def main():
     ensure_database(url)
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as key_dir:
         setup_django(url, key_dir)
+        args.key_dir = key_dir
         run(args, began)
 
 
@@ -519,6 +618,23 @@ def run(args, began):
                 f"= {result['rate']:,.0f}/s",
                 flush=True,
             )
+
+    # 1b. The same durable appends with two witnesses configured and witnessing running beside
+    # them (a checkpoint signed and sent to both every second: 60× beat's pace), then the plain
+    # ledger again, so drift of the machine shows.
+    with Witnesses(args.key_dir, interval=1.0) as witnessing:
+        for writers in (1, 4):
+            durable["witnessed", writers] = result = run_writers(
+                writers, ledger_operation, args.appends, args.seconds
+            )
+            print(
+                f"  ledger with witnesses, {writers} writer(s): {result['ops']:,} in "
+                f"{result['seconds']:.1f} s = {result['rate']:,.0f}/s",
+                flush=True,
+            )
+    if witnessing.errors or not witnessing.cosigned:
+        fail(f"witnessing during the bench failed: {witnessing.errors[:3]}")
+    durable["again", 1] = run_writers(1, ledger_operation, args.appends, args.seconds)
 
     # 2. Batched appends: 1,000 per transaction.
     batched = {}
@@ -661,6 +777,26 @@ def run(args, began):
         f"{p4['p95']:.2f} / {l4['p95']:.2f}",
         "ms",
         ratio(l4["p95"], p4["p95"], "plain"),
+    )
+    w1, w4, a1 = durable["witnessed", 1], durable["witnessed", 4], durable["again", 1]
+    row(
+        "ledger_append, 1 writer, witnesses configured and cosigning",
+        f"{w1['rate']:,.0f}",
+        "appends/s",
+        ratio(w1["rate"], l1["rate"], "ledger, 1 writer")
+        + f"; {ratio(w1['rate'], a1['rate'], 'ledger, 1 writer, run after')}",
+    )
+    row(
+        "ledger_append, 4 writers, witnesses configured and cosigning",
+        f"{w4['rate']:,.0f}",
+        "appends/s",
+        ratio(w4["rate"], l4["rate"], "ledger, 4 writers"),
+    )
+    row(
+        "  witnessing beside them: rounds / cosignatures",
+        f"{witnessing.rounds} / {witnessing.cosigned}",
+        "",
+        "a checkpoint signed and sent to 2 witnesses each second",
     )
     pb, lb = batched["plain"], batched["ledger"]
     row("plain INSERT ×1,000 per transaction (baseline)", f"{pb['rate']:,.0f}", "rows/s", "1.00×")

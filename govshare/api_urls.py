@@ -25,6 +25,7 @@ router.register("attestations", AttestationViewSet, basename="attestation")
 
 urlpatterns = [
     path("ledger/key/", ledger_api.LedgerKeyView.as_view(), name="ledger-key"),
+    path("ledger/keys/", ledger_api.LedgerKeysView.as_view(), name="ledger-keys"),
     path("ledger/checkpoint/", ledger_api.LedgerCheckpointView.as_view(), name="ledger-checkpoint"),
     path("ledger/entries/<int:index>/", ledger_api.LedgerEntryView.as_view(), name="ledger-entry"),
     path(

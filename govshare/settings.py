@@ -322,6 +322,9 @@ elif not Path(LEDGER_SIGNING_KEY_FILE).is_file():
     raise ImproperlyConfigured(
         f"LEDGER_SIGNING_KEY_FILE={LEDGER_SIGNING_KEY_FILE!r} does not exist or is not a file."
     )
+# Key rotation: the verifier keys of retired signing keys (comma-separated), so checkpoints they
+# signed stay verifiable. New checkpoints are signed only with LEDGER_SIGNING_KEY_FILE.
+LEDGER_PREVIOUS_KEYS = env_list("LEDGER_PREVIOUS_KEYS", [])
 CELERY_BEAT_SCHEDULE["deliveries-dispatch"] = {
     "task": "sharing.tasks.dispatch_deliveries",
     "schedule": 60,

@@ -38,4 +38,31 @@ def signer() -> signing.Signer:
 
 
 def verifier_key() -> str:
+    """The current log key: the one new checkpoints are signed with."""
     return signer().verifier_key()
+
+
+@functools.cache
+def _previous(configured: tuple[str, ...], current: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for text in configured:
+        try:
+            name, kid, _public = signing.verifier_from_string(text)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"LEDGER_PREVIOUS_KEYS: {text!r}: {exc}") from exc
+        vkey = text.strip()
+        if vkey != current and vkey not in found:
+            found.append(vkey)
+    return tuple(found)
+
+
+def log_keys() -> list[str]:
+    """Every verifier key of this log, current first, then ``LEDGER_PREVIOUS_KEYS``.
+
+    After a rotation the old checkpoints stay signed by the retired key: they verify with it,
+    and the first checkpoint under the new key is signed only after a consistency proof from the
+    last one under the old key verifies.
+    """
+    current = verifier_key()
+    previous = _previous(tuple(getattr(settings, "LEDGER_PREVIOUS_KEYS", ())), current)
+    return [current, *previous]

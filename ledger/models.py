@@ -79,6 +79,13 @@ class LedgerCheckpoint(models.Model):
     def __str__(self) -> str:
         return f"checkpoint {self.tree_size}"
 
+    @property
+    def signing_key_id(self) -> str:
+        """``name+hex key id`` of the log key that signed this checkpoint (keys rotate)."""
+        from ledger.signing import signing_key_id
+
+        return signing_key_id(self.note)
+
 
 class LedgerWitness(models.Model):
     """A department's witness (``LEDGER_WITNESSES``) and what the portal knows of it.

@@ -181,8 +181,15 @@ def ledger_checkpoint_sign() -> LedgerCheckpoint | None:
             return previous
         new_root = root_at(state.size)
         if previous is not None:
-            signer = keys.signer()
-            text = signing.open_note(previous.note, signer.verifier_key())
+            # The previous checkpoint may be signed by a retired key (LEDGER_PREVIOUS_KEYS):
+            # the first checkpoint under a new key still has to extend it.
+            try:
+                text, _key = signing.open_note_any(previous.note, keys.log_keys())
+            except ValueError as exc:
+                raise LedgerInconsistent(
+                    f"checkpoint {previous.tree_size} does not verify with any log key ({exc}); "
+                    "after a key rotation, list the old key in LEDGER_PREVIOUS_KEYS"
+                ) from exc
             _origin, old_size, old_root = signing.parse_checkpoint(text)
             proof = consistency_proof(old_size, state.size)
             if not merkle.verify_consistency(old_size, state.size, proof, old_root, new_root):
@@ -217,8 +224,16 @@ def receipt(entry: LedgerEntry) -> dict[str, Any]:
         "leaf_hash": base64.b64encode(bytes(entry.leaf_hash)).decode(),
         "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
         "checkpoint": cosigned_note(checkpoint),  # with the witnesses' cosignatures
-        "verifier_key": keys.verifier_key(),
+        # The key that signed this checkpoint (a retired key for an old one, after a rotation).
+        "verifier_key": _signed_by(checkpoint),
     }
+
+
+def _signed_by(checkpoint: LedgerCheckpoint) -> str:
+    try:
+        return signing.open_note_any(checkpoint.note, keys.log_keys())[1]
+    except ValueError:
+        return keys.verifier_key()  # the verifier will say the signature is wrong
 
 
 def cosigned_note(checkpoint: LedgerCheckpoint) -> str:

@@ -9,6 +9,7 @@ The key id is the first four bytes of SHA-256(name ‖ "\\n" ‖ 0x01 ‖ public
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -126,6 +127,36 @@ def open_note(note: str, verifier_key: str) -> str:
                 raise ValueError("the signature does not verify") from exc
             return text
     raise ValueError("no signature by the expected key")
+
+
+def open_note_any(note: str, verifier_keys: Sequence[str]) -> tuple[str, str]:
+    """``(text, verifier key)`` of the first of ``verifier_keys`` that signed ``note``.
+
+    A bad signature by one of the keys fails at once (it is not hidden by a good one of another);
+    a note signed by none of them is a ValueError naming the key ids tried.
+    """
+    for verifier_key in verifier_keys:
+        try:
+            return open_note(note, verifier_key), verifier_key
+        except ValueError as exc:
+            if str(exc) != "no signature by the expected key":
+                raise
+    tried = ", ".join(key.split("+", 2)[1] for key in verifier_keys if key.count("+") >= 2)
+    raise ValueError(f"no signature by a log key (key ids tried: {tried or 'none'})")
+
+
+def signing_key_id(note: str) -> str:
+    """``name+hex key id`` named by the first signature line of a signed note ('' if none)."""
+    _text, sep, signatures = note.rpartition("\n\n")
+    for line in signatures.splitlines() if sep else []:
+        name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            continue
+        if len(raw) == 68:  # an Ed25519 signed-note signature: 4-byte key id + 64 bytes
+            return f"{name}+{raw[:4].hex()}"
+    return ""
 
 
 def checkpoint_text(origin: str, size: int, root: bytes) -> str:

@@ -115,12 +115,12 @@ def _blame_node(
 
 def _signed_roots(rows: Iterable[LedgerCheckpoint], report: VerifyReport) -> dict[int, bytes]:
     """Signed size -> signed root, for every checkpoint whose signature and row agree."""
-    verifier = keys.verifier_key()
+    verifiers = keys.log_keys()  # the current key and the retired ones (LEDGER_PREVIOUS_KEYS)
     checkpoints: dict[int, bytes] = {}
     for checkpoint in rows:
         report.checkpoints += 1
         try:
-            text = signing.open_note(checkpoint.note, verifier)
+            text, _key = signing.open_note_any(checkpoint.note, verifiers)
             _origin, signed_size, root = signing.parse_checkpoint(text)
         except ValueError as exc:
             report.bad(None, f"checkpoint {checkpoint.tree_size}: signature invalid ({exc})")

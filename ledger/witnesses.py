@@ -16,6 +16,7 @@ the witness's row, and ``audit.tasks.witness_alerts`` tells the people.)
 
 import base64
 import datetime
+import functools
 import logging
 import urllib.error
 import urllib.request
@@ -71,36 +72,38 @@ def configured() -> list[LedgerWitness]:
 
 
 def quorum() -> int:
-    configured_count = len(settings.LEDGER_WITNESSES)
-    wanted = settings.LEDGER_WITNESS_QUORUM
-    return configured_count if wanted is None else min(wanted, configured_count)
+    """Cosignatures a checkpoint needs (``LEDGER_WITNESS_QUORUM``, at most the witnesses)."""
+    return min(settings.LEDGER_WITNESS_QUORUM, len(settings.LEDGER_WITNESSES))
 
 
-def witnessed_size() -> int:
+def _rows() -> list[LedgerWitness]:
+    return list(LedgerWitness.objects.filter(vkey__in=_vkeys(tuple(settings.LEDGER_WITNESSES))))
+
+
+def witnessed_size(rows: list[LedgerWitness] | None = None) -> int:
     """The largest checkpoint size that a quorum of witnesses vouches for (0 if none)."""
     needed = quorum()
     if needed == 0:
         return 0
-    sizes = sorted(
-        (row.cosigned_size for row in LedgerWitness.objects.filter(vkey__in=_vkeys())),
-        reverse=True,
-    )
+    sizes = sorted((row.cosigned_size for row in (_rows() if rows is None else rows)), reverse=True)
     return sizes[needed - 1] if len(sizes) >= needed else 0
 
 
 def status() -> dict[str, object]:
     """For the ledger page, admin and the API: witnessed up to N of the latest M."""
     latest = services.latest_checkpoint()
+    rows = sorted(_rows(), key=lambda row: row.name)
     return {
         "latest": latest.tree_size if latest else 0,
-        "witnessed": witnessed_size(),
+        "witnessed": witnessed_size(rows),
         "quorum": quorum(),
-        "witnesses": list(LedgerWitness.objects.filter(vkey__in=_vkeys()).order_by("name")),
+        "witnesses": rows,
     }
 
 
-def _vkeys() -> list[str]:
-    return [parse_witness(entry)[0] for entry in settings.LEDGER_WITNESSES]
+@functools.cache
+def _vkeys(entries: tuple[str, ...]) -> list[str]:
+    return [parse_witness(entry)[0] for entry in entries]
 
 
 def _request_body(old: int, checkpoint: LedgerCheckpoint) -> bytes:

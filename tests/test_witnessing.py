@@ -42,7 +42,9 @@ class Witness:
     """One witness process: its key, state file and address."""
 
     def __init__(self, directory, name, log_vkey):
-        self.directory, self.name, self.log_vkey = directory, name, log_vkey
+        self.directory, self.name = directory, name
+        # One log key, or several (a key rotation: the witness trusts the old and the new).
+        self.log_vkeys = [log_vkey] if isinstance(log_vkey, str) else list(log_vkey)
         self.key = directory / f"{name.replace('/', '_')}.key"
         self.state = directory / f"{name.replace('/', '_')}.state"
         out = subprocess.run(
@@ -64,8 +66,7 @@ class Witness:
                 "serve",
                 "--key",
                 str(self.key),
-                "--log-key",
-                self.log_vkey,
+                *(arg for vkey in self.log_vkeys for arg in ("--log-key", vkey)),
                 "--state",
                 str(self.state),
                 "--listen",

@@ -4,15 +4,16 @@
 Needs only Python 3.10+ and the ``cryptography`` package (for Ed25519)::
 
     python -m venv v && v/bin/pip install cryptography
-    v/bin/python govshare_verify.py export DIR [--key KEY]
-    v/bin/python govshare_verify.py receipt FILE [--key KEY]
+    v/bin/python govshare_verify.py export DIR [--key KEY ...] [--witness VKEY ... [--quorum K]]
+    v/bin/python govshare_verify.py receipt FILE [--key KEY ...] [--witness VKEY ... [--quorum K]]
 
 ``export DIR`` checks a directory written by ``manage.py ledger_export DIR``:
 
 - ``entries.jsonl``: one ``{"index": i, "entry": base64}`` per line, indices 0..n-1 in order and
   without gaps; each entry is JSON whose own ``"index"`` is its position;
 - ``checkpoints/<size>``: C2SP tlog-checkpoint notes signed as C2SP signed notes (Ed25519);
-- ``key.txt``: the ledger's verifier key ``<name>+<hex key id>+<base64(0x01 || public key)>``.
+- ``key.txt``: the ledger's verifier keys ``<name>+<hex key id>+<base64(0x01 || public key)>``,
+  one per line, the current key first and then keys retired by a rotation.
 
 It recomputes the RFC 9162 Merkle tree (SHA-256; leaf = H(0x00 || entry), node =
 H(0x01 || left || right)) from the entries, checks every checkpoint's signature and root against
@@ -22,9 +23,16 @@ it, and checks an RFC 9162 consistency proof between successive checkpoints.
 the checkpoint's signature, the leaf hash of the entry and its RFC 9162 inclusion proof against the
 signed root; then prints the entry.
 
-The key: give the ledger's published verifier key with ``--key`` (a file holding it, or the key
-itself). Without ``--key`` the key that came with the export or receipt is used, which proves
-only that the data is consistent with *some* key: compare it with the published one.
+The keys: give the ledger's published verifier key with ``--key`` (a file holding keys one per
+line, or a key itself; repeatable). After a key rotation old checkpoints carry the retired key:
+give it too (``GET /api/v1/ledger/keys/`` lists every key of the log). Without ``--key`` the keys
+that came with the export or receipt are used, which proves only that the data is consistent
+with *some* key: compare them with the published ones.
+
+With ``--witness VKEY`` (repeatable) and ``--quorum K`` the newest checkpoint (or the receipt's)
+must carry K valid C2SP cosignatures by those witnesses: then the witnesses are trusted, not the
+database. ``export --trusted-checkpoint FILE`` checks a checkpoint a department kept against the
+log.
 
 Exit status: 0 when everything verifies, 1 when something does not (the first bad index or the bad
 checkpoint is named), 2 on a usage error.
@@ -229,25 +237,30 @@ class VerifierKey:
         self.public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
 
 
-def read_key(argument):
-    """``--key``: a file holding the key, or the key itself."""
+def read_keys(argument):
+    """``--key``: a file holding verifier keys (one per line), or a key itself."""
     path = Path(argument)
     if path.is_file():
         lines = [line for line in read_text(path, "key file").splitlines() if line.strip()]
-        if len(lines) != 1:
-            raise VerifyError(f"{argument}: expected one verifier key line")
-        return VerifierKey(lines[0])
+        if not lines:
+            raise VerifyError(f"{argument}: holds no verifier key")
+        return [VerifierKey(line) for line in lines]
     if "+" not in argument:
         raise VerifyError(f"--key {argument}: no such file, and not a verifier key")
-    return VerifierKey(argument)
+    return [VerifierKey(argument)]
 
 
-def open_note(note, key):
-    """The signed text of ``note`` if it carries a valid signature by ``key`` (C2SP signed-note).
+def key_list(keys):
+    return ", ".join(f"{k.name}+{k.key_id.hex()}" for k in keys)
+
+
+def open_note(note, keys):
+    """The signed text of ``note`` if it carries a valid signature by one of ``keys`` (the log's
+    keys: the current one and any retired by a rotation), as C2SP signed-note says.
 
     The signed text runs up to and including the newline before the blank line; every line after
     the blank line is ``— <name> <base64(key id || signature)>``. Signatures by other keys are
-    ignored; a bad signature by ``key`` fails.
+    ignored; a bad signature by one of ``keys`` fails.
     """
     for char in note:
         if ord(char) < 0x20 and char != "\n":
@@ -266,15 +279,18 @@ def open_note(note, key):
         raw = b64decode(encoded, "a signature")
         if not valid_key_name(name) or len(raw) < 5:
             raise VerifyError("malformed note: bad signature line")
-        if name != key.name or raw[:4] != key.key_id:
-            continue
-        try:
-            key.public_key.verify(raw[4:], text.encode("utf-8"))
-        except InvalidSignature:
-            raise VerifyError(f"the signature by {key.name} does not verify") from None
-        found = True
+        for key in keys:
+            if name != key.name or raw[:4] != key.key_id:
+                continue
+            try:
+                key.public_key.verify(raw[4:], text.encode("utf-8"))
+            except InvalidSignature:
+                raise VerifyError(f"the signature by {key.name} does not verify") from None
+            found = True
     if not found:
-        raise VerifyError(f"no signature by the key {key.name}+{key.key_id.hex()}")
+        if len(keys) == 1:
+            raise VerifyError(f"no signature by the key {key_list(keys)}")
+        raise VerifyError(f"no signature by any of the keys {key_list(keys)}")
     return text
 
 
@@ -385,32 +401,39 @@ class Report:
         self.warnings.append(message)
 
 
-def choose_key(key_argument, bundled_text, bundled_what, report):
-    """The key to check with; says whether it is the bundled one or only trusted from it."""
+def choose_keys(key_arguments, bundled_text, bundled_what, report):
+    """The log keys to check with; says whether they are the bundled ones or only trusted from
+    them. An export's key.txt lists every key of the log, current first (keys rotate)."""
     bundled = None
     if bundled_text is not None:
         try:
-            bundled = VerifierKey(bundled_text)
+            bundled = [VerifierKey(line) for line in bundled_text.splitlines() if line.strip()]
+            if not bundled:
+                raise VerifyError("it holds no key")
         except VerifyError as exc:
-            if key_argument is None:
+            if not key_arguments:
                 raise VerifyError(f"{bundled_what}: {exc}") from None
             report.warn(f"{bundled_what} is not a valid key ({exc}); it is ignored")
-    if key_argument is not None:
-        key = read_key(key_argument)
-        if bundled is None:
-            print(f"key: {key.text} (given with --key)")
-        elif bundled.text == key.text:
-            print(f"key: {key.text} (given with --key; the same as {bundled_what})")
-        else:
-            print(f"key: {key.text} (given with --key)")
-            report.warn(f"{bundled_what} holds a different key ({bundled.text}); it is ignored")
-        return key
+            bundled = None
+    if key_arguments:
+        keys = [key for argument in key_arguments for key in read_keys(argument)]
+        given = {k.text for k in keys}
+        known = {k.text for k in bundled or []}
+        for key in keys:
+            same = f"; the same as {bundled_what}" if key.text in known else ""
+            print(f"key: {key.text} (given with --key{same})")
+        extra = [k.text for k in bundled or [] if k.text not in given]
+        if extra:
+            what = "a different key" if len(extra) == 1 else "different keys"
+            report.warn(f"{bundled_what} holds {what} ({', '.join(extra)}); ignored")
+        return keys
     if bundled is None:
         raise VerifyError(
             f"no key: give the ledger's published verifier key with --key "
             f"({bundled_what} is missing)"
         )
-    print(f"key: {bundled.text} (from {bundled_what})")
+    for key in bundled:
+        print(f"key: {key.text} (from {bundled_what})")
     report.warn(
         f"the key was taken from {bundled_what}: this proves the ledger is consistent with that "
         "key, not that it is the ledger's. Compare it with the published verifier key, or pass "
@@ -419,7 +442,7 @@ def choose_key(key_argument, bundled_text, bundled_what, report):
     return bundled
 
 
-def read_checkpoints(directory, key, origin, report, notes=None):
+def read_checkpoints(directory, keys, origin, report, notes=None):
     """{size: root} of the checkpoints whose signature and format verify (``notes`` collects
     their texts, cosignatures included)."""
     checkpoints, origins = {}, set()
@@ -435,7 +458,7 @@ def read_checkpoints(directory, key, origin, report, notes=None):
         size = int(path.name)
         try:
             note = read_text(path, "checkpoint")
-            text = open_note(note, key)
+            text = open_note(note, keys)
             note_origin, note_size, root = parse_checkpoint(text)
         except VerifyError as exc:
             report.fail(f"checkpoint {size}: {exc}")
@@ -536,7 +559,7 @@ def read_entries(directory, checkpoints, report):
     return tree, verified, True
 
 
-def check_witnessed(checkpoints, notes, tree, witnesses, quorum, trusted, key, report):
+def check_witnessed(checkpoints, notes, tree, witnesses, quorum, trusted, keys, report):
     """With witnesses: the newest checkpoint needs the quorum; a trusted checkpoint (one a
     department kept) must be consistent with the log."""
     if witnesses:
@@ -552,7 +575,7 @@ def check_witnessed(checkpoints, notes, tree, witnesses, quorum, trusted, key, r
     for path in trusted or []:
         try:
             note = read_text(Path(path), "trusted checkpoint")
-            _origin, size, root = parse_checkpoint(open_note(note, key))
+            _origin, size, root = parse_checkpoint(open_note(note, keys))
         except VerifyError as exc:
             report.fail(f"trusted checkpoint {path}: {exc}")
             continue
@@ -570,16 +593,16 @@ def check_witnessed(checkpoints, notes, tree, witnesses, quorum, trusted, key, r
             print(f"trusted checkpoint {path}: size {size} is consistent with the log")
 
 
-def verify_export(directory, key_argument, origin, witnesses=(), quorum=None, trusted=()):
+def verify_export(directory, key_arguments, origin, witnesses=(), quorum=None, trusted=()):
     directory = Path(directory)
     report = Report()
     if not directory.is_dir():
         raise VerifyError(f"{directory} is not a directory")
     key_file = directory / "key.txt"
     bundled = read_text(key_file, "key file") if key_file.is_file() else None
-    key = choose_key(key_argument, bundled, f"{key_file}", report)
+    keys = choose_keys(key_arguments, bundled, f"{key_file}", report)
     notes = {}
-    checkpoints = read_checkpoints(directory, key, origin, report, notes)
+    checkpoints = read_checkpoints(directory, keys, origin, report, notes)
     tree, verified, complete = read_entries(directory, checkpoints, report)
     if complete:
         beyond = sorted(size for size in checkpoints if size > tree.size)
@@ -601,7 +624,7 @@ def verify_export(directory, key_argument, origin, witnesses=(), quorum=None, tr
             report.fail(f"checkpoint {new}: not consistent with checkpoint {old}")
     if complete:
         needed = len(witnesses) if quorum is None else quorum
-        check_witnessed(checkpoints, notes, tree, witnesses, needed, trusted, key, report)
+        check_witnessed(checkpoints, notes, tree, witnesses, needed, trusted, keys, report)
     if not witnesses:
         print(
             "note: no --witness given: this covers only what the export (the database) holds "
@@ -624,7 +647,7 @@ def verify_export(directory, key_argument, origin, witnesses=(), quorum=None, tr
 # --- receipt ---------------------------------------------------------------------------------
 
 
-def verify_receipt(file, key_argument, origin, witnesses=(), quorum=None):
+def verify_receipt(file, key_arguments, origin, witnesses=(), quorum=None):
     path = Path(file)
     try:
         receipt = json.loads(read_text(path, "receipt"))
@@ -649,12 +672,12 @@ def verify_receipt(file, key_argument, origin, witnesses=(), quorum=None):
 
     report = Report()
     bundled = receipt.get("verifier_key") if isinstance(receipt.get("verifier_key"), str) else None
-    key = choose_key(key_argument, bundled, "the receipt's verifier_key", report)
+    keys = choose_keys(key_arguments, bundled, "the receipt's verifier_key", report)
     for warning in report.warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
 
     try:
-        text = open_note(receipt["checkpoint"], key)
+        text = open_note(receipt["checkpoint"], keys)
     except VerifyError as exc:
         raise VerifyError(f"checkpoint: {exc}") from None
     note_origin, size, root = parse_checkpoint(text)
@@ -709,8 +732,10 @@ def main(argv=None):
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     key_help = (
-        "the ledger's published verifier key, <name>+<hex id>+<base64>, or a file holding it "
-        "(default: the key bundled with the data, with a warning)"
+        "the ledger's published verifier key, <name>+<hex id>+<base64>, or a file holding keys "
+        "one per line; repeatable (after a key rotation give the retired keys too; "
+        "GET /api/v1/ledger/keys/ lists them). Default: the keys bundled with the data, with a "
+        "warning"
     )
     origin_help = "also require this checkpoint origin line"
     witness_help = (
@@ -725,7 +750,7 @@ def main(argv=None):
         "signature and root, and consistency between successive checkpoints.",
     )
     export.add_argument("directory", metavar="DIR")
-    export.add_argument("--key", metavar="KEY", help=key_help)
+    export.add_argument("--key", action="append", metavar="KEY", help=key_help)
     export.add_argument("--origin", help=origin_help)
     export.add_argument("--witness", action="append", metavar="VKEY", help=witness_help)
     export.add_argument("--quorum", type=int, metavar="K", help=quorum_help)
@@ -743,7 +768,7 @@ def main(argv=None):
         "then print the entry.",
     )
     receipt.add_argument("file", metavar="FILE")
-    receipt.add_argument("--key", metavar="KEY", help=key_help)
+    receipt.add_argument("--key", action="append", metavar="KEY", help=key_help)
     receipt.add_argument("--origin", help=origin_help)
     receipt.add_argument("--witness", action="append", metavar="VKEY", help=witness_help)
     receipt.add_argument("--quorum", type=int, metavar="K", help=quorum_help)

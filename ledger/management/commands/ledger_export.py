@@ -45,5 +45,6 @@ class Command(BaseCommand):
             (target / "checkpoints" / str(checkpoint.tree_size)).write_text(
                 cosigned_note(checkpoint), encoding="utf-8"
             )
-        (target / "key.txt").write_text(keys.verifier_key() + "\n", encoding="utf-8")
+        # Every log key, current first: after a rotation old checkpoints carry a retired key.
+        (target / "key.txt").write_text("\n".join(keys.log_keys()) + "\n", encoding="utf-8")
         self.stdout.write(f"exported {count} entries to {target}")

@@ -22,3 +22,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path} exists; refusing to overwrite a signing key.")
         signer = write_new_key(file, name or settings.LEDGER_ORIGIN)
         self.stdout.write(signer.verifier_key())
+        self.stderr.write(
+            "To rotate to this key: add it to each witness (--log-key), then set "
+            "LEDGER_SIGNING_KEY_FILE to this file and LEDGER_PREVIOUS_KEYS to the old verifier "
+            "key (README: Rotating the log key)."
+        )

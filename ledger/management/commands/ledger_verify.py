@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ledger import keys, signing
-from ledger.cosignatures import CosignatureError, Cosigner
+from ledger.cosignatures import CosignatureError, Cosigner, split_note
 from ledger.models import LedgerCheckpoint
 from ledger.services import cosigned_note, root_at, tree_size
 from ledger.verification import ledger_verify
@@ -79,9 +79,7 @@ class Command(BaseCommand):
         newest = LedgerCheckpoint.objects.order_by("-tree_size").first()
         if newest is None:
             return ["no checkpoint: nothing for the witnesses' cosignatures to vouch for"]
-        note = cosigned_note(newest)
-        body = note.rpartition("\n\n")[0] + "\n"
-        lines = note.rpartition("\n\n")[2].splitlines()
+        body, lines = split_note(cosigned_note(newest))
         signed = [c.name for c in cosigners if c.find(body, lines) is not None]
         if len(signed) < needed:
             return [
@@ -95,7 +93,7 @@ class Command(BaseCommand):
 
     def _trusted(self, path: Path) -> str:
         try:
-            text = signing.open_note(path.read_text(encoding="utf-8"), keys.verifier_key())
+            text, _key = signing.open_note_any(path.read_text(encoding="utf-8"), keys.log_keys())
             _origin, size, root = signing.parse_checkpoint(text)
         except (OSError, ValueError) as exc:
             return f"trusted checkpoint {path}: {exc}"
