@@ -1,14 +1,18 @@
 import datetime
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from audit.models import AccessLog
+from audit.services import client_address, signin_lockout_clear
 from core.admin_actions import ServiceOnlyAdminMixin
-from departments.permissions import is_auditor, is_office_member
+from departments.permissions import can_clear_signin_lockouts, is_auditor, is_office_member
 from ledger import witnesses
 from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerWitness
 
@@ -131,3 +135,45 @@ class LedgerWitnessAdmin(OfficeOrAuditorMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         _witness_summary(request)
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(AccessAttempt)
+class SigninLockoutAdmin(OfficeOrAuditorMixin, AxesAccessAttemptAdmin):
+    """django-axes' failed sign-ins (one row per username and address), read only; the office's
+    reviewers clear a lockout with the action, which records who cleared it in the access log.
+    (AXES_ENABLE_ADMIN is off: this replaces axes' own admin.)"""
+
+    list_display = [
+        "attempt_time",
+        "username",
+        "ip_address",
+        "failures_since_start",
+        "status",
+        "user_agent",
+    ]
+    fieldsets = (
+        (None, {"fields": ("username", "ip_address", "failures_since_start", "attempt_time")}),
+        (gettext_lazy("Client"), {"fields": ("user_agent", "http_accept", "path_info")}),
+    )
+    actions = ["clear_lockouts"]
+
+    def has_clear_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or (
+            request.user.is_staff and can_clear_signin_lockouts(request.user)
+        )
+
+    @admin.action(
+        description=gettext_lazy("Unlock sign-in for the selected rows"), permissions=["clear"]
+    )
+    def clear_lockouts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        cleared = signin_lockout_clear(
+            actor=request.user,  # type: ignore[arg-type]  # admin pages need a signed-in user
+            attempts=queryset,
+            remote_addr=client_address(request),
+        )
+        text = ngettext(
+            "%(n)d sign-in lockout cleared: that user may sign in again now.",
+            "%(n)d sign-in lockouts cleared: those users may sign in again now.",
+            cleared,
+        )
+        self.message_user(request, text % {"n": cleared}, messages.SUCCESS)

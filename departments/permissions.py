@@ -210,6 +210,13 @@ def can_read_access_log(user: Any) -> bool:
     return is_auditor(user)
 
 
+def can_clear_signin_lockouts(user: Any) -> bool:
+    """The office's reviewers unlock a sign-in locked after too many wrong passwords (in admin);
+    auditors and other office members only see the lockouts."""
+    office = office_department_ids()
+    return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office)
+
+
 # --- Disputes and end-of-use attestations ---------------------------------------------------
 
 # The roles through which a department acts in a dispute (an auditor only reads).

@@ -4,6 +4,7 @@ See README.md ("Configuration") for the variables. Production is simply ``DEBUG`
 ``SECRET_KEY`` and ``ALLOWED_HOSTS`` are required and the HTTPS settings default to strict.
 """
 
+import datetime
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "simple_history",
+    "axes",
+    "csp",
     "govshare",
     # The apps, bottom layer first (the import contract in pyproject.toml holds them to it).
     "core",
@@ -75,6 +78,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers on every answer, static files included (WhiteNoise answers those itself).
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -85,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "govshare.urls"
@@ -121,6 +129,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username+address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -273,12 +283,85 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Sessions: a working day at most, and gone when the browser closes. The server-side expiry is
+# set when the session is written (at sign-in); it is not renewed on every request
+# (SESSION_SAVE_EVERY_REQUEST stays off), so it is an absolute limit, not an idle timeout.
+# Sessions live in the database, and Django checks each one's password hash on every request:
+# a password change ends every other session of that user (update_session_auth_hash keeps the
+# one that made the change).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE", 8 * 60 * 60, minimum=60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+SESSION_SAVE_EVERY_REQUEST = False
+
+# The client's address, for the access log and the sign-in lockout (audit.services.client_address).
+# 0: REMOTE_ADDR, the peer of this process. Behind N reverse proxies that each append to
+# X-Forwarded-For, set N: the address the outermost proxy saw is then used. Never trust
+# X-Forwarded-For without a proxy that sets it: any client could choose its own address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Sign-in lockout (django-axes): a username is locked from one address after this many wrong
+# passwords; other addresses are not affected. The lock ends after the cool-off (counted from the
+# latest attempt: trying again while locked starts it over) or when the office clears it in admin.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a correct password (before the lock) forgets earlier failures
+AXES_CLIENT_IP_CALLABLE = "audit.services.client_address"
+AXES_LOCKOUT_CALLABLE = "core.signin.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_DISABLE_ACCESS_LOG = True  # lockouts go to audit.AccessLog; axes keeps only the attempts
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # audit/admin.py registers the attempts for the office instead
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. Pages keep their
+# scripts and styles in static files; img-src allows data: URIs for the icons inside the
+# stylesheets of Django admin and Swagger UI.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# Permissions-Policy (core.middleware.PermissionsPolicyMiddleware): no page uses these features.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # django-axes logs every sign-in at INFO; failures and lockouts are WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # How a lower app lets a higher one act on its events, inside the same transaction (core/hooks.py).

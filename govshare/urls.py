@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from rights import urls as rights_urls
 from sharing import urls as sharing_urls
@@ -25,6 +25,17 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:resource_list"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Changing the password ends every other session of the user (the session auth hash).
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("catalog/", include("catalog.urls")),
     path("requests/", include("access_requests.urls")),
     path("grants/", include((rights_urls.urlpatterns + sharing_urls.urlpatterns, "grants"))),
@@ -39,6 +50,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("govshare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script): no inline script,
+    # as the Content-Security-Policy requires.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
 ]

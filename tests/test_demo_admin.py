@@ -3,9 +3,17 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from catalog.models import Release, Resource
 from departments.models import Department, Membership
+
+
+def sign_in(client, username):
+    """Sign in with the demo password. django-axes checks every password sign-in against its
+    lockouts and needs the request for that (the client's own login passes none)."""
+    request = RequestFactory().post("/accounts/login/")
+    assert client.login(request=request, username=username, password="demo-pass-2026")
 
 
 @pytest.fixture
@@ -54,7 +62,7 @@ def test_seed_demo_is_idempotent(demo):
 
 
 def test_health_steward_sees_the_resource_with_its_release(client, demo):
-    client.login(username="health_steward", password="demo-pass-2026")
+    sign_in(client, "health_steward")
     vaccination = Resource.objects.get(identifier="HEALTH-VACC-001")
     page = client.get(f"/catalog/{vaccination.pk}/")
     assert page.status_code == 200
@@ -74,13 +82,13 @@ def test_health_steward_sees_the_resource_with_its_release(client, demo):
     ],
 )
 def test_office_reviewer_browses_the_admin(client, demo, path):
-    client.login(username="office", password="demo-pass-2026")
+    sign_in(client, "office")
     assert client.get(path).status_code == 200
     assert client.get(path, {"q": "HEALTH"}).status_code == 200
 
 
 def test_admin_shows_resource_history_and_object_permissions(client, demo):
-    client.login(username="admin", password="demo-pass-2026")
+    sign_in(client, "admin")
     resource = Resource.objects.get(identifier="HEALTH-VACC-001")
     history = client.get(f"/admin/catalog/resource/{resource.pk}/history/")
     assert history.status_code == 200
@@ -91,14 +99,14 @@ def test_admin_shows_resource_history_and_object_permissions(client, demo):
 
 
 def test_requester_cannot_open_the_admin(client, demo):
-    client.login(username="civil_clerk", password="demo-pass-2026")
+    sign_in(client, "civil_clerk")
     response = client.get("/admin/catalog/resource/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 
 
 def test_admin_membership_changes_keep_the_department_group_in_step(client, demo):
-    client.login(username="admin", password="demo-pass-2026")
+    sign_in(client, "admin")
     user = get_user_model().objects.get(username="police_clerk")
     police = Department.objects.get(code="POLICE")
     membership = Membership.objects.get(user=user, department=police)
