@@ -37,10 +37,9 @@ def client_address(request: HttpRequest | Request) -> str | None:
     """
     address = request.META.get("REMOTE_ADDR") or ""
     proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        ]
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and header:
+        forwarded = [part.strip() for part in header.split(",")]
         if len(forwarded) >= proxies:
             address = forwarded[-proxies]
     try:
