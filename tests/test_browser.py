@@ -105,3 +105,72 @@ def test_first_tab_focuses_the_skip_link(live_server, steward, page):
 
     skip.press("Enter")
     expect(page.locator("main#main")).to_be_focused()
+
+
+# Collects every Content-Security-Policy violation the page reports. Playwright injects this
+# before the page's own scripts, from outside the page, so the policy does not block it.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
+@pytest.mark.browser
+def test_pages_admin_and_api_docs_run_under_the_csp_without_violations(
+    live_server, released, steward, page, django_user_model
+):
+    page.context.add_init_script(CSP_LISTENER)
+    console = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    seen = {}
+
+    def violations(path):
+        seen[path] = page.evaluate("window.__cspViolations")
+        return seen[path]
+
+    page.goto(live_server.url + "/accounts/login/")
+    assert violations("/accounts/login/") == []
+    page.get_by_label("Username").fill(steward.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/catalog/$"))
+    assert violations("/catalog/") == []
+
+    for path, heading in [
+        ("/catalog/new/", "New catalog entry"),
+        (f"/catalog/{released.pk}/", "Vaccination records"),
+        ("/accounts/password/", "Change your password"),
+    ]:
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        assert violations(path) == []
+
+    # The API docs: Swagger UI renders the schema (its start-up script is a file).
+    page.goto(live_server.url + "/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("govshare API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert violations("/api/docs/") == []
+
+    # Django admin: a change form with its widgets and scripts, as the office's superuser.
+    django_user_model.objects.create_superuser("root", password=PASSWORD)
+    page.goto(live_server.url + "/catalog/")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(live_server.url + "/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    assert violations("/admin/") == []
+    page.goto(live_server.url + f"/admin/auth/user/{steward.pk}/change/")
+    expect(page.locator("#user_form")).to_be_visible()
+    # The permission pickers are built by admin's SelectFilter script.
+    expect(page.locator("#id_user_permissions_from")).to_be_visible()
+    assert violations("/admin/auth/user/change/") == []
+    page.goto(live_server.url + "/admin/sharing/delivery/")
+    expect(page.locator(".govshare-schedules")).to_be_visible()
+    assert violations("/admin/sharing/delivery/") == []
+
+    assert all(found == [] for found in seen.values()), seen
+    assert [line for line in console if "Content Security Policy" in line] == []
