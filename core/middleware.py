@@ -1,8 +1,10 @@
-"""Response headers that Django has no setting for."""
+"""Response headers that Django has no setting for, and the absolute session lifetime."""
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 
 
@@ -28,3 +30,38 @@ class PermissionsPolicyMiddleware:
         if self.header and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.header
         return response
+
+
+SIGNED_IN_AT = "_govshare_signed_in_at"
+
+
+def session_stamp_sign_in(sender: object, *, request: HttpRequest | None, **kwargs: object) -> None:
+    """``user_logged_in``: the session remembers when its user signed in."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SIGNED_IN_AT] = int(time.time())
+
+
+class SessionLifetimeMiddleware:
+    """Ends a signed-in session ``SESSION_COOKIE_AGE`` seconds after sign-in, however often it
+    has been saved since.
+
+    Django's own expiry restarts whenever the session is written (a message that overflows its
+    cookie, a password change); this one counts from the sign-in, stamped in the session by
+    ``session_stamp_sign_in`` (a session from before this stamp gets it on its next request).
+    Past it, the user is signed out before the view runs, so the page asks for a new sign-in.
+    Must come after the session and authentication middleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The session's own sign-in, not request.user: an API call with a token has a user but
+        # no session, and must not get one.
+        if SESSION_KEY in request.session:
+            signed_in_at = request.session.get(SIGNED_IN_AT)
+            if not isinstance(signed_in_at, int):
+                request.session[SIGNED_IN_AT] = int(time.time())
+            elif time.time() - signed_in_at > settings.SESSION_COOKIE_AGE:
+                logout(request)
+        return self.get_response(request)

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.SessionLifetimeMiddleware",
     "govshare.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -284,8 +285,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # Sessions: a working day at most, and gone when the browser closes. The server-side expiry is
-# set when the session is written (at sign-in); it is not renewed on every request
-# (SESSION_SAVE_EVERY_REQUEST stays off), so it is an absolute limit, not an idle timeout.
+# set when the session is written (at sign-in), not on every request (SESSION_SAVE_EVERY_REQUEST
+# stays off); core.middleware.SessionLifetimeMiddleware also counts from sign-in, so a later
+# write cannot extend it: an absolute limit, not an idle timeout.
 # Sessions live in the database, and Django checks each one's password hash on every request:
 # a password change ends every other session of that user (update_session_auth_hash keeps the
 # one that made the change).

@@ -266,3 +266,46 @@ def test_a_password_reset_by_the_office_in_admin_signs_the_user_out(steward, dja
     assert gone.status_code == 302
     assert gone["Location"].startswith("/accounts/login/")
     assert office.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_eight_hours_count_from_sign_in_even_if_the_session_was_saved_since(steward):
+    from core.middleware import SIGNED_IN_AT
+
+    client = Client()
+    client.post("/accounts/login/", {"username": steward.username, "password": PASSWORD})
+    session = client.session
+    assert abs(session[SIGNED_IN_AT] - timezone.now().timestamp()) < 60
+    # Signed in 8 h and 1 s ago, but the session was written a minute ago (its own expiry is
+    # far off): still signed out.
+    session[SIGNED_IN_AT] -= 8 * 60 * 60 + 1
+    session.save()
+    row = Session.objects.get(session_key=session.session_key)
+    assert row.expire_date > timezone.now() + datetime.timedelta(hours=7)
+    answer = client.get("/catalog/")
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/accounts/login/")
+    assert client.get("/catalog/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_seven_hours_after_sign_in_the_session_still_works(steward):
+    from core.middleware import SIGNED_IN_AT
+
+    client = Client()
+    client.force_login(steward)
+    session = client.session
+    session[SIGNED_IN_AT] -= 7 * 60 * 60
+    session.save()
+    assert client.get("/catalog/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_token_call_gets_no_session(steward):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=steward)
+    answer = Client().get("/api/v1/resources/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert answer.status_code == 200
+    assert "sessionid" not in answer.cookies
+    assert Session.objects.count() == 0
