@@ -117,9 +117,16 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+@pytest.fixture
+def superuser(django_user_model):
+    # Made before the browser opens: an ORM call from inside Playwright's event loop would get a
+    # connection of its own that outlives the test (and blocks dropping the test database).
+    return django_user_model.objects.create_superuser("root", password=PASSWORD)
+
+
 @pytest.mark.browser
 def test_pages_admin_and_api_docs_run_under_the_csp_without_violations(
-    live_server, released, steward, page, django_user_model
+    live_server, released, steward, superuser, page
 ):
     page.context.add_init_script(CSP_LISTENER)
     console = []
@@ -154,11 +161,11 @@ def test_pages_admin_and_api_docs_run_under_the_csp_without_violations(
     assert violations("/api/docs/") == []
 
     # Django admin: a change form with its widgets and scripts, as the office's superuser.
-    django_user_model.objects.create_superuser("root", password=PASSWORD)
     page.goto(live_server.url + "/catalog/")
     page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     page.goto(live_server.url + "/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("root")
+    page.get_by_label("Username").fill(superuser.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/admin/$"))
