@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from departments.views import language_set
 from rights import urls as rights_urls
 from sharing import urls as sharing_urls
 from transparency.register import register_page
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:resource_list"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", language_set, name="set_language"),
     path("catalog/", include("catalog.urls")),
     path("requests/", include("access_requests.urls")),
     path("grants/", include((rights_urls.urlpatterns + sharing_urls.urlpatterns, "grants"))),
