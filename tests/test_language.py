@@ -73,3 +73,41 @@ def test_the_next_address_must_be_this_site(requester):
     )
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
+
+
+@pytest.mark.django_db
+def test_notifications_and_emails_go_out_in_each_recipients_language(
+    requester, steward, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A Localized message is worded per recipient (a msgid Django itself translates, so the
+    test does not depend on the project's catalog)."""
+    from departments.services import profile_set_language
+    from notifications.models import Notification
+    from notifications.services import Localized, notify
+
+    profile_set_language(user=requester, language="zh-hans")
+    requester.email, steward.email = "r@example.gov", "s@example.gov"
+    requester.save(update_fields=["email"])
+    steward.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            recipients=[requester, steward],
+            subject=Localized("This field is required."),
+            body=Localized("%(model_name)s with this %(field_label)s already exists.",
+                           {"model_name": "Grant", "field_label": "number"}),
+        )  # fmt: skip
+    chinese = Notification.objects.get(recipient=requester)
+    english = Notification.objects.get(recipient=steward)
+    assert chinese.subject == "该字段是必填项。"
+    from django.utils import translation
+
+    msgid = "%(model_name)s with this %(field_label)s already exists."
+    with translation.override("zh-hans"):
+        worded = translation.gettext(msgid)
+    assert worded != msgid  # Django's own catalog has it
+    assert chinese.body == worded % {"model_name": "Grant", "field_label": "number"}
+    assert english.subject == "This field is required."
+    assert english.body == "Grant with this number already exists."
+    mails = {m.to[0]: m for m in mailoutbox}
+    assert mails["r@example.gov"].subject == "[govshare] 该字段是必填项。"
+    assert mails["s@example.gov"].subject == "[govshare] This field is required."
