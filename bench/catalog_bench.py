@@ -147,6 +147,51 @@ ITEMS = [
     ("case_number", "string", "Court or case file number"),
     ("remarks", "string", "Free-text remarks"),
 ]  # fmt: skip
+# --lang zh-hans: the same catalog in Chinese (titles written without spaces, so a search word
+# sits inside a title: what core.search's character pairs are for).
+ZH = {
+    "QUALIFIERS": ["市级", "省级", "区级", "县级", "全市", "全国", "北部", "南部", "沿海", "农村",
+                   "城区", "区域", "都市圈", "乡镇", "港区", "东部", "西部", "中心城区", "郊区",
+                   "边境"],
+    "SUBJECTS": ["营业执照", "建筑许可", "入学登记", "住院", "道路交通", "空气质量", "供水",
+                 "纳税申报", "社会保险", "土地利用", "不动产登记", "机动车登记", "公共住房",
+                 "洪水预警", "法院案件", "海关报关", "养老金发放", "疫苗接种", "出生登记",
+                 "婚姻登记", "企业信用", "环境检查", "食品安全检查", "公交客流", "停车",
+                 "能源消耗", "垃圾收运", "噪声投诉", "火灾事故", "刑事报案", "失业保险金",
+                 "最低工资", "农业补贴", "森林覆盖", "游客接待", "酒店入住", "宽带覆盖",
+                 "邮政地址", "人口普查区", "文物保护单位"],
+    "KINDS": ["登记信息", "记录", "统计数据", "名录", "清单", "事件", "监测数据", "申请信息",
+              "支付信息", "检查记录", "目录", "台账", "汇总", "索引", "名册"],
+    "LAWS": ["《中华人民共和国统计法》", "《中华人民共和国基本医疗卫生与健康促进法》",
+             "《中华人民共和国道路交通安全法》", "《中华人民共和国税收征收管理法》",
+             "《中华人民共和国环境保护法》", "《中华人民共和国社会保险法》",
+             "《中华人民共和国土地管理法》", "《中华人民共和国城乡规划法》",
+             "《婚姻登记条例》", "《中华人民共和国食品安全法》",
+             "《中华人民共和国突发事件应对法》", "《中华人民共和国水法》"],
+    "EXTRA_SENTENCES": ["数据发布前与年度报告核对一致。", "地址已编码到街道一级。",
+                        "十年以上的记录已归档，可申请查阅。",
+                        "每条记录载有企业的统一社会信用代码。",
+                        "个人身份信息在共享前已去标识化。", "坐标采用国家大地坐标系。",
+                        "金额以人民币计，未作通胀调整。", "更正以新版本发布，保留历史版本。",
+                        "本数据集为城市运行管理平台提供数据。", "外业人员使用移动终端录入。",
+                        "异常值予以标注，不予删除。", "少于五例的数据作隐私保护处理。"],
+    "SCOPES": ["覆盖本地区全部住户。", "覆盖已登记企业及其分支机构。",
+               "覆盖公共机构及其设施。", "覆盖劳动年龄人口。"],
+    "DEPARTMENTS": list(zip(
+        [code for code, _name in DEPARTMENTS],
+        ["交通运输局", "卫生健康委员会", "教育局", "财政局", "税务局", "公安局", "生态环境局",
+         "住房和城乡建设局", "农业农村局", "人力资源和社会保障局", "司法局", "海关", "统计局",
+         "民政局", "水务局", "发展和改革委员会", "文化和旅游局", "市场监督管理局",
+         "自然资源和规划局", "应急管理局"],
+        strict=True,
+    )),
+    "COMMON_WORD": "住户",
+    "RARE_WORD": "灯塔",
+    "RARE_SENTENCE": "包含灯塔看守人工作日志。",
+    "INSIDE_WORD": "接种",  # inside a title (…疫苗接种记录), about one entry in forty
+}  # fmt: skip
+INSIDE_WORD = "licence"
+CHINESE = False
 SENSITIVITY_WEIGHTS = {"public": 45, "internal": 35, "personal": 15, "sensitive": 5}
 UPDATE_CYCLES = ["realtime", "daily", "weekly", "monthly", "quarterly", "yearly", "irregular"]
 SHARING_WEIGHTS = {"unconditional": 45, "conditional": 40, "not_shareable": 15}
@@ -228,17 +273,19 @@ def _fake_resource(rng, index, owner, office, now):
 
     subject = rng.choice(SUBJECTS)
     kind = rng.choice(KINDS)
-    title = f"{rng.choice(QUALIFIERS)} {subject} {kind}"
+    space = "" if CHINESE else " "
+    title = f"{rng.choice(QUALIFIERS)}{space}{subject}{space}{kind}"
     if rng.random() < 0.6:
-        title += f" {rng.randint(2008, 2025)}"
+        title += f"（{rng.randint(2008, 2025)}年）" if CHINESE else f" {rng.randint(2008, 2025)}"
     law = rng.choice(LAWS)
     cycle = rng.choice(UPDATE_CYCLES)
     sentences = [
-        f"{kind.capitalize()} of {subject} kept by the {owner.name}.",
-        f"Collected under {law}.",
+        f"由{owner.name}保存的{subject}{kind}。" if CHINESE
+        else f"{kind.capitalize()} of {subject} kept by the {owner.name}.",
+        f"依据{law}采集。" if CHINESE else f"Collected under {law}.",
         rng.choice(SCOPES),
         *rng.sample(EXTRA_SENTENCES, rng.randint(0, 3)),
-    ]
+    ]  # fmt: skip
     if rng.random() < RARE_RATE:
         sentences.append(RARE_SENTENCE)
     sharing_type = _weighted(rng, SHARING_WEIGHTS)
@@ -403,10 +450,12 @@ def requests_to_time(total, department_code):
         "/catalog/",
         f"/catalog/?search={COMMON_WORD}",
         f"/catalog/?{rare}",
+        f"/catalog/?search={INSIDE_WORD}",
         f"/catalog/?department={department_code}&method=realtime",
         f"/catalog/?page={web_deep}",
         "/api/v1/resources/",
         f"/api/v1/resources/?search={COMMON_WORD}",
+        f"/api/v1/resources/?search={INSIDE_WORD}",
         f"/api/v1/resources/?page={api_deep}",
     ]
 
@@ -505,7 +554,18 @@ def main():
     parser.add_argument("--resources", type=int, default=100_000, help="catalog size (100000)")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per URL (30)")
     parser.add_argument("--plans", action="store_true", help="print the full EXPLAIN plans")
+    parser.add_argument(
+        "--lang",
+        choices=["en", "zh-hans"],
+        default="en",
+        help="corpus language (zh-hans: Chinese titles and texts, in database govshare_bench_zh)",
+    )
     args = parser.parse_args()
+    if args.lang == "zh-hans":
+        global CHINESE, DEFAULT_DATABASE_URL
+        CHINESE = True
+        globals().update(ZH)
+        DEFAULT_DATABASE_URL = DEFAULT_DATABASE_URL + "_zh"
     if args.resources < 1 or args.repeat < 1:
         fail("--resources and --repeat must be positive", 2)
 
@@ -556,7 +616,16 @@ def main():
         f"- machine: {len(os.sched_getaffinity(0))} CPUs (nproc), PostgreSQL {pg_version} "
         f"(shared_buffers {shared_buffers}, work_mem {work_mem})"
     )
-    print(f"- catalog: {total:,} resources, {item_total:,} data items")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_size_pretty(pg_relation_size(%s)), pg_size_pretty(pg_relation_size(%s))",
+            [SEARCH_INDEX, Resource._meta.db_table],
+        )
+        index_size, table_size = cursor.fetchone()
+    print(
+        f"- catalog: {total:,} resources, {item_total:,} data items, corpus {args.lang}; "
+        f"search index {SEARCH_INDEX} {index_size} (table {table_size})"
+    )
     print(
         f"- {WARMUP} warm-up + {args.repeat} timed requests each, Django test client, "
         "server time = perf_counter around client.get, queries = last request"

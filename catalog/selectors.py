@@ -1,7 +1,5 @@
 """Reads for the catalog: permission-filtered querysets with their joins already chosen."""
 
-import re
-
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
@@ -10,11 +8,11 @@ from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Release, Resource
+from core import search as core_search
 from departments.models import Membership
 from departments.permissions import department_ids_with_role
 
-# Words without underscores: "record_id" searches for "record" and "id" (both are indexed).
-_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+_TERM = core_search.WORD
 AnyUser = AbstractBaseUser | AnonymousUser
 
 
@@ -65,21 +63,22 @@ def catalog_queryset(user: AnyUser) -> QuerySet[Resource]:
 def search(queryset: QuerySet[Resource], text: str | None) -> QuerySet[Resource]:
     """Full-text search over title, identifier, abstract, classification and data items.
 
-    Every word must match, as a prefix. PostgreSQL uses the GIN index on ``search_text`` (see
-    migration catalog 0002); other databases fall back to substring matching.
+    Every word must match, as a prefix; a Chinese word matches anywhere inside a title or text
+    (core.search: the index holds the pairs of characters of each Chinese run). PostgreSQL uses
+    the GIN index on ``search_text`` (see migration catalog 0002); other databases fall back to
+    substring matching, which gives the same answers.
     """
     terms = _TERM.findall(text or "")
     if not terms:
         return queryset
     if connection.vendor == "postgresql":
-        tsquery = " & ".join(f"'{term.lower()}':*" for term in terms)
         match = RawSQL(
             "to_tsvector('simple', catalog_resource.search_text) @@ to_tsquery('simple', %s)",
-            [tsquery],
+            [core_search.tsquery(text or "")],
             output_field=BooleanField(),
         )
         return queryset.filter(match)
-    for term in terms:
+    for term in core_search.pieces(text or ""):
         queryset = queryset.filter(search_text__icontains=term)
     return queryset
 

@@ -24,6 +24,7 @@ from catalog.models import DataItem, Method, Release, Resource, SharingType
 from catalog.release_validation import Column, Report, ReportDict
 from core.exceptions import DomainError, IllegalTransition, PayloadTooLarge
 from core.hooks import run_hooks
+from core.search import index_text
 from departments.models import Department
 from departments.permissions import can_manage_resource, is_steward_of
 from ledger.models import LedgerEntry
@@ -158,7 +159,7 @@ def _search_text(resource: Resource, items: Iterable[Data]) -> str:
         parts.append(item["name"].replace("_", " "))
         parts.append(item["name"])
         parts.append(item.get("description", ""))
-    return "\n".join(p for p in parts if p)
+    return index_text("\n".join(p for p in parts if p))
 
 
 def _apply(resource: Resource, data: Data, methods: Sequence[str]) -> None:

@@ -52,3 +52,13 @@ def auditors() -> QuerySet[Any]:
         )
         .distinct()
     )
+
+
+def language_of(user: Any) -> str:
+    """The language a person chose ('' when they chose none, or for a visitor)."""
+    from departments.models import Profile
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ""
+    found = Profile.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
+    return found or ""

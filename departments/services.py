@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from departments.models import Department, Membership
+from departments.models import Department, Membership, Profile
 
 
 def _group_name(code: str) -> str:
@@ -57,3 +57,16 @@ def membership_revoke(*, membership: Membership) -> None:
     membership.delete()
     if not Membership.objects.filter(user=user, department=department).exists():
         user.groups.remove(department.group)
+
+
+def profile_set_language(*, user: Any, language: str) -> Profile:
+    """Remember the language a person chose (pages, emails and notifications); '' forgets it."""
+    from django.conf import settings
+
+    codes = {code for code, _name in settings.LANGUAGES}
+    if language and language not in codes:
+        raise ValidationError(
+            {"language": _("Choose one of: %(codes)s.") % {"codes": ", ".join(sorted(codes))}}
+        )
+    profile, _created = Profile.objects.update_or_create(user=user, defaults={"language": language})
+    return profile

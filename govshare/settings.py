@@ -87,7 +87,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the language: a session past its lifetime ends before anything reads it.
     "core.middleware.SessionLifetimeMiddleware",
+    "departments.middleware.UserLanguageMiddleware",
     "govshare.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -217,13 +219,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in (_queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control"):
         _folder.mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Tasks are acknowledged late, so a task whose worker died goes back to the queue once it
-    # has been unacknowledged this many seconds (workers look for such tasks when they start
-    # and every few minutes). Keep it above the longest delivery build and the retry backoff
-    # (retry_backoff_max, 30 min), or a task still running or waiting for its retry is handed
-    # out twice (harmless, builds are idempotent, but wasted). The Celery tests lower it.
+    # Late-acknowledged tasks go back to the queue once unacknowledged this many seconds (workers
+    # look for such tasks when they start and every few minutes). Deliveries are acknowledged on
+    # receipt (sharing/tasks.py: the row, not the message, is the work; the sweeper recovers a
+    # killed build within a minute) and no task waits in the broker with an ETA, so this only
+    # covers the short periodic jobs and a dead worker's one prefetched message: 5 minutes keeps
+    # them from piling up, and is far above the longest of those jobs.
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
-        "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1
+        "CELERY_VISIBILITY_TIMEOUT", 300, minimum=1
     )
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -414,9 +417,34 @@ CELERY_BEAT_SCHEDULE["deliveries-dispatch"] = {
     "task": "sharing.tasks.dispatch_deliveries",
     "schedule": 60,
 }
+# Deliveries: recovery within a minute, no file without its row, the retention rule.
+# A running build beats every DELIVERY_HEARTBEAT_SECONDS; after DELIVERY_STALE_SECONDS without a
+# beat (or a pending delivery not picked up that long after it was sent) the sweep, every
+# DELIVERY_SWEEP_SECONDS, sends it again: stale + sweep + build stays within 60 s by default.
+DELIVERY_HEARTBEAT_SECONDS = env_int("DELIVERY_HEARTBEAT_SECONDS", 5, minimum=1)
+DELIVERY_STALE_SECONDS = env_int("DELIVERY_STALE_SECONDS", 20, minimum=2)
+if DELIVERY_STALE_SECONDS < 3 * DELIVERY_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"DELIVERY_STALE_SECONDS={DELIVERY_STALE_SECONDS} must be at least three heartbeats "
+        f"(3 x DELIVERY_HEARTBEAT_SECONDS={DELIVERY_HEARTBEAT_SECONDS}), or live builds are "
+        "taken over."
+    )
+DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 15, minimum=1)
+# Files no succeeded delivery claims are deleted once untouched this long.
+DELIVERY_ORPHAN_GRACE_SECONDS = env_int("DELIVERY_ORPHAN_GRACE_SECONDS", 3600, minimum=60)
+# A revoked or expired grant's stored copies are deleted this many days after it ended.
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 30, minimum=0)
 CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
     "task": "sharing.tasks.sweep_deliveries",
-    "schedule": 300,
+    "schedule": DELIVERY_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["deliveries-remove-orphan-files"] = {
+    "task": "sharing.tasks.remove_orphan_delivery_files",
+    "schedule": 10 * 60,
+}
+CELERY_BEAT_SCHEDULE["deliveries-purge-retained"] = {
+    "task": "sharing.tasks.purge_retained_deliveries",
+    "schedule": crontab(hour=1, minute=30),
 }
 CELERY_BEAT_SCHEDULE.update(
     {

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from departments.views import language_set
 from rights import urls as rights_urls
 from sharing import urls as sharing_urls
 from transparency.register import register_page
@@ -36,6 +37,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("i18n/setlang/", language_set, name="set_language"),
     path("catalog/", include("catalog.urls")),
     path("requests/", include("access_requests.urls")),
     path("grants/", include((rights_urls.urlpatterns + sharing_urls.urlpatterns, "grants"))),

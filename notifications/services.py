@@ -1,13 +1,17 @@
 """Sending notifications: an in-app row per person and an email, after the change commits."""
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 from notifications.models import Notification
 
@@ -17,10 +21,33 @@ logger = logging.getLogger(__name__)
 Mail = tuple[str, str, str | None, list[str]]
 
 
+@dataclass(frozen=True)
+class Localized:
+    """A message to be worded in each recipient's own language: a msgid (marked with
+    ``gettext_noop`` so makemessages finds it) and its values, translated per recipient."""
+
+    msgid: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        text = gettext(self.msgid)
+        values = {k: str(v) if isinstance(v, Promise) else v for k, v in self.values.items()}
+        return text % values if values else text
+
+
+Text = str | Localized
+
+
+def _worded(text: Text) -> str:
+    return text.render() if isinstance(text, Localized) else str(text)
+
+
 def notify(
-    *, recipients: Iterable[Any], subject: str, body: str, url: str = "", key: str = ""
+    *, recipients: Iterable[Any], subject: Text, body: Text, url: str = "", key: str = ""
 ) -> list[Notification]:
     """Record a notification for each recipient and email them once the transaction commits.
+
+    ``subject`` and ``body`` given as ``Localized`` are worded in each recipient's language.
 
     With ``key``, a person who already has a notification with that key gets nothing new, so
     periodic jobs can call this repeatedly.
@@ -35,21 +62,44 @@ def notify(
         recipients = {pk: user for pk, user in recipients.items() if pk not in already}
     if not recipients:
         return []
+    languages = _languages(recipients)
+    worded: dict[int, tuple[str, str]] = {}
+    for pk in recipients:
+        # Each person's own language (their profile), else the site's default.
+        with translation.override(languages.get(pk) or settings.LANGUAGE_CODE):
+            worded[pk] = (_worded(subject)[:200], _worded(body))
     created = Notification.objects.bulk_create(
         [
-            Notification(recipient=user, subject=subject, body=body, url=url, key=key)
-            for user in recipients.values()
+            Notification(
+                recipient=user, subject=worded[pk][0], body=worded[pk][1], url=url, key=key
+            )
+            for pk, user in recipients.items()
         ]
     )
     link = f"\n\n{settings.SITE_URL.rstrip('/')}{url}" if url else ""
     messages: list[Mail] = [
-        (f"[govshare] {subject}", body + link, settings.DEFAULT_FROM_EMAIL, [user.email])
-        for user in recipients.values()
+        (
+            f"[govshare] {worded[pk][0]}",
+            worded[pk][1] + link,
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
+        for pk, user in recipients.items()
         if user.email
     ]
     if messages:
         transaction.on_commit(lambda: _send(messages))
     return created
+
+
+def _languages(recipients: Mapping[int, Any]) -> dict[int, str]:
+    from departments.models import Profile
+
+    return dict(
+        Profile.objects.filter(user_id__in=list(recipients))
+        .exclude(language="")
+        .values_list("user_id", "language")
+    )
 
 
 def _send(messages: Sequence[Mail]) -> None:

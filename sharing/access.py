@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
@@ -35,6 +36,12 @@ from sharing.models import Delivery
 AnyRequest = HttpRequest | Request
 RESERVED_PARAMS = {"page", "page_size", "format"}
 _USAGE = GrantUsage._meta.db_table
+
+
+class CopyDeleted(DomainError):
+    """The delivery happened, but its stored copy was deleted under the retention rule."""
+
+    status_code = 410
 
 
 class OverLimit(DomainError):
@@ -106,6 +113,28 @@ def delivery_open(*, user: AnyUser, delivery: Delivery, http_request: AnyRequest
     """The delivered file, opened for reading, for a grantee member while the grant is active."""
     grant = delivery.grant
     target = f"delivery {delivery.pk}"
+    if delivery.purged_at is not None:
+        # Said before the grant check: the grant has ended too, but this is the lasting reason.
+        access_log_record(
+            request=http_request,
+            action="download",
+            target=target,
+            grant=grant,
+            department=grant.grantee_department,
+            outcome=AccessLog.Outcome.REFUSED,
+            detail={"reason": "purged"},
+        )
+        raise CopyDeleted(
+            _(
+                "The stored copy of this delivery was deleted on %(date)s under the retention "
+                "rule: copies are kept %(days)d days after a grant is revoked or expires. Its "
+                "hashes, row count and ledger entries stay on record."
+            )
+            % {
+                "date": date_format(timezone.localtime(delivery.purged_at), "DATE_FORMAT"),
+                "days": settings.DELIVERY_RETENTION_DAYS,
+            }
+        )
     _check_use(user, grant, http_request, "download", target)
     if delivery.status != Delivery.Status.SUCCEEDED:
         access_log_record(

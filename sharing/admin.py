@@ -29,10 +29,13 @@ class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         "status",
         "row_count",
         "attempts",
+        "heartbeat_at",
         "finished_at",
+        "purged_at",
     ]
     list_filter = [
         "status",
+        ("purged_at", admin.EmptyFieldListFilter),
         "caught_up",
         ("grant__resource", admin.RelatedOnlyFieldListFilter),
         "grant__grantee_department",

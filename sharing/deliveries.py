@@ -3,10 +3,13 @@
 - ``deliveries_dispatch`` creates the delivery of every due period (catching up missed ones,
   flagged ``caught_up``) and of every new release for upload grants, and enqueues them after
   commit. The unique ``(grant, period_key)`` makes a period's delivery exist once.
-- ``delivery_build`` re-checks the grant, streams the approved items of the newest release into a
-  zip (``data.csv`` + ``manifest.json``) under a temporary name, renames it into place and records
-  it with its hashes and its ledger entry. A second run for the same delivery changes nothing.
-- ``deliveries_sweep`` re-enqueues deliveries left pending (broker down, worker died).
+- ``delivery_build`` claims the delivery, re-checks the grant, streams the approved items of the
+  newest release into a zip (``data.csv`` + ``manifest.json``) under a temporary name while it
+  beats a heartbeat, renames it into place and records it with its hashes and its ledger entry.
+  A second run for the same delivery changes nothing; a build that does not succeed leaves no
+  file of its own (names in sharing/delivery_files.py).
+- ``deliveries_sweep`` (every ~15 s) re-enqueues deliveries no live task works on: pending ones
+  the broker lost or never got, running ones whose heartbeat stopped (worker died).
 """
 
 import datetime
@@ -14,14 +17,15 @@ import hashlib
 import json
 import logging
 import os
-import uuid
+import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,11 +36,13 @@ from catalog.selectors import latest_release
 from notifications.services import notify
 from rights.models import Grant
 from rights.selectors import grant_unusable_because, usable_grants
+from sharing import delivery_files
 from sharing.models import Delivery
 from workflow.engine import Workflow
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+RETRY_BACKOFF = 30  # seconds before the second attempt; doubled for each further one
 
 _S = Delivery.Status
 # action: (statuses it may start from, status it leads to)
@@ -48,6 +54,10 @@ DELIVERY_TRANSITIONS = {
     "requeue": ({_S.RUNNING}, _S.PENDING),  # an attempt failed; another comes
     "fail": ({_S.RUNNING}, _S.FAILED),  # the last attempt failed
     "retry": ({_S.FAILED}, _S.PENDING),  # the office retries a failed delivery
+    # deliveries_fsck --repair: the stored copy is missing or not the one recorded; build again
+    "rebuild": ({_S.SUCCEEDED}, _S.PENDING),
+    # the retention rule deleted the stored copy of an ended grant; the record stays
+    "purge": ({_S.SUCCEEDED}, None),
 }
 DELIVERIES = Workflow(
     model=Delivery,
@@ -90,7 +100,7 @@ def period_key(frequency: str, start: datetime.date) -> str:
 # --- dispatch -------------------------------------------------------------------------------
 
 
-def _enqueue(delivery_ids: Sequence[int]) -> None:
+def enqueue_deliveries(delivery_ids: Sequence[int]) -> None:
     """Send the tasks once the rows are committed; a broker that is down is left to the sweeper."""
     from sharing.tasks import deliver
 
@@ -129,7 +139,7 @@ def deliveries_dispatch(*, today: datetime.date | None = None) -> list[Delivery]
                 if made:
                     created.append(delivery)
                 start = next_period(grant.frequency, start)
-        _enqueue([d.pk for d in created])
+        enqueue_deliveries([d.pk for d in created])
     return created
 
 
@@ -142,22 +152,35 @@ def deliveries_for_release(*, release: Release) -> list[Delivery]:
         )[0]
         for grant in grants
     ]
-    _enqueue([d.pk for d in created])
+    enqueue_deliveries([d.pk for d in created])
     return created
 
 
-def deliveries_sweep(*, older_than: datetime.timedelta = datetime.timedelta(minutes=5)) -> int:
-    """Re-enqueue deliveries still pending (never sent, or sent while the broker was away) and
-    running ones whose worker died (nothing holds their row lock). Returns how many."""
-    cutoff = timezone.now() - older_than
-    stale = list(
-        Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.RUNNING])
-        .exclude(enqueued_at__gt=cutoff)
+def deliveries_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Re-enqueue what no live task is working on; returns how many were sent.
+
+    - ``pending`` rows never sent, or sent more than ``DELIVERY_STALE_SECONDS`` ago and still not
+      picked up (the broker lost the message, or it was down), once any retry wait is over;
+    - ``running`` rows whose build stopped beating for that long (its worker died), not sent
+      again within that time already.
+
+    A delivery sent twice is built once (``_claim``), so a late duplicate costs one short query.
+    """
+    now = now or timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
+    not_sent_lately = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale)
+    lost = Q(status=Delivery.Status.PENDING) & (Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+    dead = Q(status=Delivery.Status.RUNNING) & (
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
+    )
+    swept = list(
+        Delivery.objects.filter((lost | dead) & not_sent_lately)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
     with transaction.atomic():
-        _enqueue(stale)
-    return len(stale)
+        enqueue_deliveries(swept)
+    return len(swept)
 
 
 # --- building -------------------------------------------------------------------------------
@@ -198,7 +221,11 @@ def _release_for(delivery: Delivery) -> Release | None:
 
 
 def _write_zip(
-    path: Path, delivery: Delivery, grant: Grant, release: Release
+    path: Path,
+    delivery: Delivery,
+    grant: Grant,
+    release: Release,
+    check: Callable[[], None] = lambda: None,
 ) -> tuple[str, str, int, dict[str, Any]]:
     """Stream the rows into ``path``; returns (data sha256, file sha256, rows, manifest).
 
@@ -214,6 +241,7 @@ def _write_zip(
             with archive.open("data.csv", "w", force_zip64=True) as entry:
 
                 def write(block: bytearray) -> None:
+                    check()  # stops a build that was taken over (one attribute read a MiB)
                     data_digest.update(block)
                     entry.write(block)
 
@@ -242,87 +270,202 @@ def _write_zip(
     return data_digest.hexdigest(), stream.digest.hexdigest(), rows, manifest
 
 
+class Superseded(Exception):
+    """This attempt is no longer the delivery's current one (it was taken over, or finished)."""
+
+
+class _Heartbeat:
+    """Beats for one attempt every ``DELIVERY_HEARTBEAT_SECONDS`` from a thread of its own (with
+    its own database connection: the build's connection is busy streaming ``COPY``). The
+    ``UPDATE`` is conditional on the attempt, so a build that was taken over learns it at the next
+    beat and stops (``check``)."""
+
+    def __init__(self, delivery_id: int, attempt: int) -> None:
+        self.delivery_id = delivery_id
+        self.attempt = attempt
+        self.superseded = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"delivery-{delivery_id}-heartbeat", daemon=True
+        )
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(settings.DELIVERY_HEARTBEAT_SECONDS):
+                try:
+                    beat = Delivery.objects.filter(
+                        pk=self.delivery_id, status=Delivery.Status.RUNNING, attempts=self.attempt
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("delivery %s: heartbeat failed", self.delivery_id)
+                    continue
+                if not beat:
+                    self.superseded = True
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+    def check(self) -> None:
+        if self.superseded:
+            raise Superseded
+
+
 def delivery_build(delivery_id: int, *, today: datetime.date | None = None) -> Delivery:
     """Build one delivery, exactly once. Safe to call again, concurrently or after a crash.
 
-    The build holds the delivery's row lock: a second worker waits and then finds it done; a
-    worker that dies releases the lock with its connection and the next run starts over. The
-    file becomes visible only by an atomic rename, after it is complete.
+    A build claims the delivery (pending, or running with a stale heartbeat, becomes running with
+    one attempt more) and then writes its file outside any lock, beating every few seconds; a
+    second task for a delivery that is being built returns at once. Whatever ends an attempt
+    other than success, no file of that delivery stays: the attempt removes its own files when it
+    fails or is taken over, the next attempt removes earlier attempts' files when it claims, and
+    a refusal or a last failure removes all of them (sharing/upkeep.py finds what a killed
+    process left when nothing came after it).
     """
     today = today or timezone.localdate()
-    claimed = _claim(delivery_id)
-    if claimed.status != Delivery.Status.RUNNING:
+    claimed, attempt = _claim(delivery_id)
+    if attempt is None:
         return claimed
-    final_path: list[Path] = []  # set once the file is in place, for the failure path
+    grant_id = claimed.grant_id
     try:
-        return _build_claimed(delivery_id, today, final_path)
+        return _build_attempt(delivery_id, attempt, today)
+    except Superseded:
+        delivery_files.remove_files_of(delivery_id, grant_id, attempt=attempt)
+        return Delivery.objects.get(pk=delivery_id)
     except Exception as exc:
-        if final_path:
-            final_path[0].unlink(missing_ok=True)  # the row never said it exists
-        _attempt_failed(delivery_id, exc)
+        delivery_files.remove_files_of(delivery_id, grant_id, attempt=attempt)
+        _attempt_failed(delivery_id, attempt, exc)
         raise
 
 
-def _claim(delivery_id: int) -> Delivery:
-    """Pending (or left running by a dead worker) → running, one attempt more; a delivery that
-    is finished, or being built by a live worker, is returned unchanged."""
+def _claimable(delivery: Delivery, now: datetime.datetime) -> bool:
+    if delivery.status == Delivery.Status.PENDING:
+        return delivery.retry_at is None or delivery.retry_at <= now
+    if delivery.status == Delivery.Status.RUNNING:
+        beat = delivery.heartbeat_at or delivery.started_at
+        stale = now - datetime.timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
+        return beat is None or beat < stale
+    return False
+
+
+def _claim(delivery_id: int) -> tuple[Delivery, int | None]:
+    """Pending (or running with a stale heartbeat: its worker died) → running, one attempt more;
+    returns the delivery and the attempt, or ``None`` when there is nothing to do (finished,
+    being built by a live worker, or waiting for its retry)."""
+    now = timezone.now()
     with transaction.atomic():
-        # A build in progress holds the row: a duplicate task (sweeper, redelivery) returns at
-        # once instead of occupying a worker until that build ends.
+        # A claim or a finish in progress holds the row for milliseconds: a duplicate task
+        # skips it rather than waiting, and then finds the row running (or finished).
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True).filter(pk=delivery_id).first()
         )
         if delivery is None:
-            return Delivery.objects.get(pk=delivery_id)
-        if not DELIVERIES.allows(delivery, "start"):
-            return delivery
-        delivery.started_at = timezone.now()
+            return Delivery.objects.get(pk=delivery_id), None
+        if not _claimable(delivery, now):
+            return delivery, None
         delivery.attempts += 1
+        delivery.started_at = now
+        delivery.heartbeat_at = now
+        delivery.retry_at = None
         DELIVERIES.move(delivery, "start", actor=None, change_reason="")
-        return delivery
+        attempt = delivery.attempts
+    # Earlier attempts are dead or taken over: what they left is garbage.
+    delivery_files.remove_files_of(delivery_id, delivery.grant_id, keep="")
+    return delivery, attempt
 
 
-def _build_claimed(delivery_id: int, today: datetime.date, final_path: list[Path]) -> Delivery:
-    """Running → succeeded (file, hashes, ledger entry) or failed (the grant refuses it)."""
+def _grant_of(delivery: Delivery) -> Grant:
+    return Grant.objects.select_related(
+        "resource__owner_department",
+        "resource__management_right_holder",
+        "grantee_department",
+    ).get(pk=delivery.grant_id)
+
+
+def _build_attempt(delivery_id: int, attempt: int, today: datetime.date) -> Delivery:
+    """Check the grant, write the file (beating), then finish or refuse under the row lock."""
+    delivery = Delivery.objects.select_related("release").get(pk=delivery_id)
+    release = _release_for(delivery)
+    grant = _grant_of(delivery)
+    refusal = _refusal(grant, release, today)
+    if refusal:
+        return _refuse(delivery_id, attempt, refusal)
+    assert release is not None  # _refusal refuses a delivery without a release
+    folder = delivery_files.directory(grant.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / delivery_files.temporary_name(delivery_id, attempt)
+    try:
+        with _Heartbeat(delivery_id, attempt) as heartbeat:
+            written = _write_zip(temporary, delivery, grant, release, heartbeat.check)
+        return _finish(delivery_id, attempt, today, release, temporary, written)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _refuse(delivery_id: int, attempt: int, refusal: str) -> Delivery:
+    """Running → failed because the grant no longer allows it; every file of it is removed."""
+    with transaction.atomic():
+        delivery: Delivery = DELIVERIES.lock(delivery_id)
+        if delivery.status != Delivery.Status.RUNNING or delivery.attempts != attempt:
+            raise Superseded
+        return _refuse_locked(delivery, refusal)
+
+
+def _refuse_locked(delivery: Delivery, refusal: str) -> Delivery:
+    delivery.error = refusal
+    delivery.finished_at = timezone.now()
+    DELIVERIES.move(delivery, "refuse", actor=None, change_reason="")
+    # We hold the row of the current attempt: no other attempt is live.
+    delivery_files.remove_files_of(delivery.pk, delivery.grant_id)
+    return delivery
+
+
+def _finish(
+    delivery_id: int,
+    attempt: int,
+    today: datetime.date,
+    release: Release,
+    temporary: Path,
+    written: tuple[str, str, int, dict[str, Any]],
+) -> Delivery:
+    """Running → succeeded (file renamed into place, hashes, ledger entry), unless the attempt
+    was taken over meanwhile or the grant stopped allowing it during the build."""
+    data_sha, file_sha, rows, manifest = written
     with transaction.atomic():
         delivery: Delivery = DELIVERIES.lock(
             delivery_id, related=("grant__resource", "grant__grantee_department")
         )
-        if delivery.status != Delivery.Status.RUNNING:
-            return delivery  # finished meanwhile by another worker's run
-        grant = Grant.objects.select_related(
-            "resource__owner_department",
-            "resource__management_right_holder",
-            "grantee_department",
-        ).get(pk=delivery.grant_id)
-        release = _release_for(delivery)
-        refusal = _refusal(grant, release, today)
+        if delivery.status != Delivery.Status.RUNNING or delivery.attempts != attempt:
+            raise Superseded
+        grant = _grant_of(delivery)
+        refusal = _refusal(grant, release, today)  # revoked or suspended while we wrote?
         if refusal:
-            delivery.error = refusal
-            delivery.finished_at = timezone.now()
-            DELIVERIES.move(delivery, "refuse", actor=None, change_reason="")
-            return delivery
-        assert release is not None  # _refusal refuses a delivery without a release
-        name, data_sha, file_sha, rows, manifest = _write_in_place(delivery, grant, release)
-        final_path.append(Path(settings.MEDIA_ROOT) / "deliveries" / str(grant.pk) / name)
+            return _refuse_locked(delivery, refusal)
+        final = temporary.with_name(delivery_files.final_name(delivery, attempt))
+        # Visible only when complete. Killed before the commit, the file is this attempt's, and
+        # the next attempt, a refusal or the orphan job removes it.
+        os.replace(temporary, final)
         delivery.release = release
-        delivery.file.name = f"deliveries/{grant.pk}/{name}"
+        delivery.file.name = delivery_files.relative(final)
         delivery.manifest = manifest
         delivery.sha256 = data_sha
         delivery.file_sha256 = file_sha
         delivery.row_count = rows
-        delivery.size_bytes = final_path[0].stat().st_size
+        delivery.size_bytes = final.stat().st_size
         delivery.error = ""
         delivery.finished_at = timezone.now()
         entry = DELIVERIES.record(
             None,
             event="delivery.succeeded",
             actor=None,
-            departments=[
-                grant.grantee_department,
-                grant.resource.owner_department,
-                grant.resource.management_right_holder,
-            ],
+            departments=grant_parties(grant),
             subject={"delivery": delivery.pk, "grant": grant.pk, "release": release.pk},
             hashes={"sha256": data_sha, "file_sha256": delivery.file_sha256},
             detail={"period": delivery.period_key, "rows": rows, "items": grant.fields},
@@ -333,36 +476,34 @@ def _build_claimed(delivery_id: int, today: datetime.date, final_path: list[Path
         return delivery
 
 
-def _write_in_place(
-    delivery: Delivery, grant: Grant, release: Release
-) -> tuple[str, str, str, int, dict[str, Any]]:
-    """Write the zip under a temporary name and rename it into place once complete; returns
-    (file name, data sha256, file sha256, rows, manifest)."""
-    directory = Path(settings.MEDIA_ROOT) / "deliveries" / str(grant.pk)
-    directory.mkdir(parents=True, exist_ok=True)
-    # We hold the row lock, so no other build of this delivery is running: what a killed worker
-    # left half-written is garbage.
-    for leftover in directory.glob(f".tmp-{delivery.pk}-*"):
-        leftover.unlink(missing_ok=True)
-    temporary = directory / f".tmp-{delivery.pk}-{uuid.uuid4().hex}.zip"
-    try:
-        data_sha, file_sha, rows, manifest = _write_zip(temporary, delivery, grant, release)
-        name = f"{delivery.period_key}-{delivery.pk}.zip"
-        os.replace(temporary, directory / name)  # visible only when complete
-    finally:
-        temporary.unlink(missing_ok=True)
-    return name, data_sha, file_sha, rows, manifest
+def grant_parties(grant: Grant) -> list[Any]:
+    return [
+        grant.grantee_department,
+        grant.resource.owner_department,
+        grant.resource.management_right_holder,
+    ]
 
 
-def _attempt_failed(delivery_id: int, exc: Exception) -> None:
-    """Running → pending for another attempt, or failed once ``MAX_ATTEMPTS`` are used."""
+def retry_delay(attempts: int) -> datetime.timedelta:
+    """Wait before attempt ``attempts + 1``: 30 s, doubling, at most 30 minutes."""
+    return datetime.timedelta(seconds=min(RETRY_BACKOFF * 2 ** max(attempts - 1, 0), 1800))
+
+
+def _attempt_failed(delivery_id: int, attempt: int, exc: Exception) -> None:
+    """Running → pending, to be sent again by the sweeper after ``retry_delay``, or failed
+    (every file removed) once ``MAX_ATTEMPTS`` are used. Nothing if the attempt was taken over."""
     with transaction.atomic():
         delivery: Delivery = DELIVERIES.lock(delivery_id)
+        if delivery.status != Delivery.Status.RUNNING or delivery.attempts != attempt:
+            return
         delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.finished_at = timezone.now()
             DELIVERIES.move(delivery, "fail", actor=None, change_reason="")
+            delivery_files.remove_files_of(delivery.pk, delivery.grant_id)
         else:
+            delivery.retry_at = timezone.now() + retry_delay(delivery.attempts)
+            delivery.enqueued_at = None  # the sweeper sends it once retry_at has passed
             DELIVERIES.move(delivery, "requeue", actor=None, change_reason="")
 
 
@@ -373,8 +514,9 @@ def delivery_retry(*, actor: Any, delivery: Delivery) -> Delivery:
         DELIVERIES.check(delivery, "retry")
         delivery.attempts = 0
         delivery.error = ""
+        delivery.retry_at = None
         DELIVERIES.move(delivery, "retry", actor=actor, change_reason="")
-        _enqueue([delivery.pk])
+        enqueue_deliveries([delivery.pk])
     return delivery
 
 

@@ -44,9 +44,27 @@ class Delivery(models.Model):
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     enqueued_at = models.DateTimeField(_("enqueued"), null=True, blank=True)
+    retry_at = models.DateTimeField(
+        _("next attempt not before"),
+        null=True,
+        blank=True,
+        help_text=_("After a failed attempt: when the sweeper sends the next one."),
+    )
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last heartbeat"),
+        null=True,
+        blank=True,
+        help_text=_("A running build updates this every few seconds; a stale one is taken over."),
+    )
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
+    purged_at = models.DateTimeField(
+        _("copy deleted"),
+        null=True,
+        blank=True,
+        help_text=_("The stored copy was deleted under the retention rule; the record stays."),
+    )
     history = HistoricalRecords()
 
     class Meta:

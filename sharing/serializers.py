@@ -25,13 +25,14 @@ class DeliverySerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "ledger_index",
+            "purged_at",
             "manifest",
             "download",
         ]
         read_only_fields = fields
 
     def get_download(self, delivery: Delivery) -> str | None:
-        if delivery.status != Delivery.Status.SUCCEEDED:
+        if delivery.status != Delivery.Status.SUCCEEDED or delivery.purged_at is not None:
             return None
         return f"/api/v1/deliveries/{delivery.pk}/download/"
 

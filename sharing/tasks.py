@@ -1,19 +1,15 @@
-from celery import Task, shared_task
+from celery import shared_task
 
-from sharing import deliveries
+from sharing import deliveries, upkeep
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Exception,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=deliveries.MAX_ATTEMPTS,
-)
-def deliver(self: Task, delivery_id: int) -> str:
+# Acknowledged on receipt, not late: the delivery row, not the message, is the work to do. A
+# worker killed mid-build leaves no message behind in Redis's unacknowledged set; the sweeper
+# sees the heartbeat stop and sends the delivery again within a minute. Failed attempts are sent
+# again by the sweeper after their backoff (``retry_at``), so no task waits in the broker with an
+# ETA either.
+@shared_task(acks_late=False)
+def deliver(delivery_id: int) -> str:
     return deliveries.delivery_build(delivery_id).status
 
 
@@ -25,3 +21,13 @@ def dispatch_deliveries() -> int:
 @shared_task
 def sweep_deliveries() -> int:
     return deliveries.deliveries_sweep()
+
+
+@shared_task
+def remove_orphan_delivery_files() -> int:
+    return upkeep.orphan_files_remove()
+
+
+@shared_task
+def purge_retained_deliveries() -> int:
+    return upkeep.deliveries_purge_retained()

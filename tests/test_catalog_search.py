@@ -183,3 +183,80 @@ def test_search_uses_the_full_text_index_on_postgres(requester, catalog):
         plan = queryset.explain()
         cursor.execute("RESET enable_seqscan")
     assert "catalog_resource_search_fts" in plan
+
+
+@pytest.fixture
+def chinese_catalog(steward, departments, catalog):
+    vaccines = services.resource_create(
+        actor=steward,
+        owner_department=departments["HEALTH"],
+        data=resource_data(
+            identifier="HEALTH-VAX-001",
+            title="新生儿疫苗接种记录",
+            abstract="各接种单位登记的新生儿疫苗接种情况。Vaccination of newborns.",
+        ),
+        methods=["realtime"],
+        items=[
+            {"name": "vaccine_code", "type": "string", "sensitivity": "public",
+             "description": "疫苗批号"},
+        ],
+    )  # fmt: skip
+    licences = services.resource_create(
+        actor=steward,
+        owner_department=departments["HEALTH"],
+        data=resource_data(
+            identifier="HEALTH-LIC-002",
+            title="医疗机构执业许可信息",
+            abstract="医疗机构的执业许可。",
+        ),
+        methods=["upload"],
+        items=[{"name": "licence_no", "type": "string", "sensitivity": "public"}],
+    )
+    for resource in (vaccines, licences):
+        services.resource_publish(actor=steward, resource=resource)
+    return {"vaccines": vaccines, "licences": licences}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("疫苗", ["新生儿疫苗接种记录"]),  # inside the title
+        ("接种", ["新生儿疫苗接种记录"]),
+        ("记录", ["新生儿疫苗接种记录"]),  # at the end of the title
+        ("新生儿", ["新生儿疫苗接种记录"]),  # a prefix, as before
+        ("接种记录", ["新生儿疫苗接种记录"]),  # four characters: every pair must match
+        ("批号", ["新生儿疫苗接种记录"]),  # a data item's description
+        ("执业许可", ["医疗机构执业许可信息"]),
+        ("疫苗 newborns", ["新生儿疫苗接种记录"]),  # Chinese and English together
+        ("疫苗newborns", ["新生儿疫苗接种记录"]),  # …even without a space
+        ("记疫", []),  # characters of the title, but not a word of it
+        ("疫苗 clinics", []),  # every word must match
+        ("clinics", ["Licensed clinics"]),  # English search as before
+    ],
+)
+def test_chinese_words_are_found_anywhere_in_titles_and_texts(
+    requester, client, chinese_catalog, query, expected
+):
+    """Run on both databases: PostgreSQL through the GIN index, SQLite by substring."""
+    api = APIClient()
+    api.force_authenticate(requester)
+    response = api.get("/api/v1/resources/", {"search": query})
+    assert response.status_code == 200
+    assert titles(response) == expected
+    client.force_login(requester)
+    page = client.get(reverse("catalog:resource_list"), {"search": query}).content.decode()
+    for title in ["新生儿疫苗接种记录", "医疗机构执业许可信息", "Licensed clinics"]:
+        assert (title in page) == (title in expected), (query, title)
+
+
+@pytest.mark.postgres
+def test_chinese_search_uses_the_full_text_index_on_postgres(requester, chinese_catalog):
+    from catalog import selectors
+    from catalog.models import Resource
+
+    queryset = selectors.search(Resource.objects.all(), "疫苗")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        plan = queryset.explain()
+        cursor.execute("RESET enable_seqscan")
+    assert "catalog_resource_search_fts" in plan

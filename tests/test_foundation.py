@@ -44,10 +44,10 @@ def test_drf_test_module_and_spectacular_import():
     assert hasattr(rest_framework.test, "APIClient")
     assert hasattr(drf_spectacular.openapi, "AutoSchema")
     assert not (ROOT / "requests").exists()
-    # The PyPI library (schemathesis brings it) may be installed, in a .venv inside the project
-    # too; what must not exist is a project module of that name.
     spec = importlib.util.find_spec("requests")
-    assert spec is None or "site-packages" in Path(spec.origin).parts
+    # The PyPI library (schemathesis needs it) may be installed in the project's own .venv.
+    origin = Path(spec.origin) if spec else None
+    assert origin is None or "site-packages" in origin.parts or not origin.is_relative_to(ROOT)
 
 
 def test_refuses_to_start_without_secret_key_when_debug_is_off():

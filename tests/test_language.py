@@ -1,0 +1,113 @@
+"""The language switcher: Django's set_language, remembered per person in their profile."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from departments.models import Profile
+
+
+def html_lang(response):
+    text = response.content.decode()
+    start = text.index('<html lang="') + len('<html lang="')
+    return text[start : text.index('"', start)]
+
+
+@pytest.mark.django_db
+def test_a_visitor_gets_the_browsers_language_and_the_switcher():
+    client = Client()
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200
+    assert html_lang(page) == "zh-hans"
+    assert 'action="/i18n/setlang/"' in page.content.decode()
+    assert html_lang(client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")) == "en"
+
+
+@pytest.mark.django_db
+def test_a_visitors_choice_is_a_cookie_only():
+    client = Client()
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/accounts/login/"})
+    assert response.status_code == 302
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
+    assert html_lang(client.get("/accounts/login/")) == "zh-hans"
+    assert Profile.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_signed_in_persons_choice_follows_them_to_another_browser(requester):
+    first = Client()
+    first.force_login(requester)
+    response = first.post("/i18n/setlang/", {"language": "zh-hans", "next": "/catalog/"})
+    assert response.status_code == 302 and response["Location"] == "/catalog/"
+    assert Profile.objects.get(user=requester).language == "zh-hans"
+
+    other = Client()  # no language cookie, an English browser
+    other.force_login(requester)
+    page = other.get("/catalog/", HTTP_ACCEPT_LANGUAGE="en")
+    assert html_lang(page) == "zh-hans"
+    assert page["Content-Language"] == "zh-hans"
+
+    first.post("/i18n/setlang/", {"language": "en", "next": "/catalog/"})
+    assert Profile.objects.get(user=requester).language == "en"
+    third = Client()  # the next sign-in anywhere takes the new choice
+    third.force_login(requester)
+    assert html_lang(third.get("/catalog/", HTTP_ACCEPT_LANGUAGE="zh-hans")) == "en"
+
+
+@pytest.mark.django_db
+def test_an_unknown_language_changes_nothing(requester):
+    client = Client()
+    client.force_login(requester)
+    client.post("/i18n/setlang/", {"language": "zh-hans"})
+    response = client.post("/i18n/setlang/", {"language": "xx-evil", "next": "/catalog/"})
+    assert response.status_code == 302
+    assert Profile.objects.get(user=requester).language == "zh-hans"
+    assert client.get("/i18n/setlang/").status_code == 405  # POST only
+
+
+@pytest.mark.django_db
+def test_the_next_address_must_be_this_site(requester):
+    client = Client()
+    response = client.post(
+        "/i18n/setlang/", {"language": "en", "next": "https://evil.example/"}, HTTP_REFERER=""
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
+
+
+@pytest.mark.django_db
+def test_notifications_and_emails_go_out_in_each_recipients_language(
+    requester, steward, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A Localized message is worded per recipient (a msgid Django itself translates, so the
+    test does not depend on the project's catalog)."""
+    from departments.services import profile_set_language
+    from notifications.models import Notification
+    from notifications.services import Localized, notify
+
+    profile_set_language(user=requester, language="zh-hans")
+    requester.email, steward.email = "r@example.gov", "s@example.gov"
+    requester.save(update_fields=["email"])
+    steward.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            recipients=[requester, steward],
+            subject=Localized("This field is required."),
+            body=Localized("%(model_name)s with this %(field_label)s already exists.",
+                           {"model_name": "Grant", "field_label": "number"}),
+        )  # fmt: skip
+    chinese = Notification.objects.get(recipient=requester)
+    english = Notification.objects.get(recipient=steward)
+    assert chinese.subject == "该字段是必填项。"
+    from django.utils import translation
+
+    msgid = "%(model_name)s with this %(field_label)s already exists."
+    with translation.override("zh-hans"):
+        worded = translation.gettext(msgid)
+    assert worded != msgid  # Django's own catalog has it
+    assert chinese.body == worded % {"model_name": "Grant", "field_label": "number"}
+    assert english.subject == "This field is required."
+    assert english.body == "Grant with this number already exists."
+    mails = {m.to[0]: m for m in mailoutbox}
+    assert mails["r@example.gov"].subject == "[govshare] 该字段是必填项。"
+    assert mails["s@example.gov"].subject == "[govshare] This field is required."
