@@ -33,7 +33,7 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("disputes/", include("governance.dispute_urls")),
     path("attestations/", include("rights.attestation_urls")),
-    path("register/", register_page, name="register"),
+    path("register/", register_page, name="public_register"),
     path("scoreboard/", scoreboard_page, name="scoreboard"),
     path("scoreboard.csv", scoreboard_csv, name="scoreboard_csv"),
     path("admin/", admin.site.urls),
