@@ -110,4 +110,3 @@ def test_navigation_shows_role_bound_links_only_to_their_roles(
     links = _internal_links("/catalog/", client.get("/catalog/").content.decode())
     assert ("/audit/" in links, "/requests/review/" in links) == (audit, review_queue)
     assert "/register/" in links  # the footer's public register is the page, not the API
-
