@@ -1,4 +1,4 @@
-"""The error pages (``handler400/403/404/500`` and the upload limit's 413) and their JSON twins.
+"""The error pages (``handler400/403/404/500``, the upload limit's 411 and 413), JSON under /api/.
 
 Each page says what happened and what to do next, in the site's layout. Under ``/api/`` the same
 sentence comes back as JSON ``{"detail": ...}`` with the same status (DRF's own views already
@@ -52,6 +52,14 @@ PAGES: dict[int, tuple[Promise, Promise, tuple[Promise, ...]]] = {
             ),
         ),
     ),
+    411: (
+        gettext_lazy("The upload did not say its size"),
+        gettext_lazy(
+            "Files are accepted here only with their length declared first (no chunked upload), "
+            "so that a file over the limit is refused before it is sent. Nothing was saved."
+        ),
+        (gettext_lazy("Upload the file again from the form, or send it with a Content-Length."),),
+    ),
     413: (
         gettext_lazy("The file is too large"),
         gettext_lazy("The upload was stopped before it was stored; nothing was saved."),
@@ -89,14 +97,19 @@ def _context(status: int, reason: str = "") -> dict[str, Any]:
 
 
 def error_response(
-    request: HttpRequest, status: int, reason: str = "", *, advice: tuple[str, ...] = ()
+    request: HttpRequest,
+    status: int,
+    reason: str = "",
+    *,
+    back_url: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """The error page for ``status`` (with ``reason`` first, if any), or JSON under /api/."""
+    """The error page for ``status`` (with ``reason`` first, if any, and a link back to
+    ``back_url``), or JSON ``{"detail": ..., **extra}`` under /api/."""
     if _is_api(request):
-        return JsonResponse({"detail": reason or str(PAGES[status][0]) + "."}, status=status)
-    context = _context(status, reason)
-    if advice:
-        context["advice_list"] = (*advice, *context["advice_list"])
+        detail = reason or str(PAGES[status][0]) + "."
+        return JsonResponse({"detail": detail, **(extra or {})}, status=status)
+    context = _context(status, reason) | {"back_url": back_url}
     body = loader.render_to_string(f"{status}.html", context, request=request)
     return HttpResponse(body, status=status)
 
