@@ -31,7 +31,12 @@ from catalog.models import Resource, SharingType
 from core.exceptions import IllegalTransition
 from core.hooks import run_hook_once
 from departments.models import Department, Membership
-from departments.permissions import can_decide, can_review_as_owner
+from departments.permissions import (
+    can_decide,
+    can_review_as_owner,
+    decide_refusal,
+    owner_review_refusal,
+)
 from departments.selectors import members_with_roles, office_reviewers
 from ledger.models import LedgerEntry
 from ledger.services import text_sha256
@@ -272,8 +277,8 @@ def request_submit(*, actor: Any, request: Request) -> Request:
 def request_endorse(*, actor: Any, request: Request, reason: str = "") -> Request:
     """Owner review → management review: the owner's steward supports the request."""
     request = _locked(request)
-    if not can_review_as_owner(actor, request):
-        raise PermissionDenied(_("Only a data steward of the owning department can endorse."))
+    if refusal := owner_review_refusal(actor, request):
+        raise PermissionDenied(refusal)
     policy = ReviewPolicy.current()
     step = _move(
         request,
@@ -291,17 +296,12 @@ def request_endorse(*, actor: Any, request: Request, reason: str = "") -> Reques
 def _reviewer_of_current_stage(actor: Any, request: Request) -> Department | None:
     """The department the actor reviews for at this stage, or PermissionDenied."""
     if request.state == S.OWNER_REVIEW:
-        if not can_review_as_owner(actor, request):
-            raise PermissionDenied(_("Only a data steward of the owning department can do this."))
+        if refusal := owner_review_refusal(actor, request):
+            raise PermissionDenied(refusal)
         return request.resource.owner_department
     if request.state == S.OFFICE_REVIEW:
-        if not can_decide(actor, request):
-            raise PermissionDenied(
-                _(
-                    "Only the holder of the shared-management right can decide, and never on a "
-                    "request from their own department."
-                )
-            )
+        if refusal := decide_refusal(actor, request):
+            raise PermissionDenied(refusal)
         if request.appealed:
             # The office in which the actor reviews (an appeal is heard by the office).
             return (
@@ -356,13 +356,8 @@ def request_approve(
     ``fields`` may narrow the requested items (partial approval); the request keeps both sets.
     """
     request = _locked(request)
-    if not can_decide(actor, request):
-        raise PermissionDenied(
-            _(
-                "Only the holder of the shared-management right can approve, and never a request "
-                "from their own department."
-            )
-        )
+    if refusal := decide_refusal(actor, request):
+        raise PermissionDenied(refusal)
     REQUESTS.check(request, "approve")
     department = _reviewer_of_current_stage(actor, request)
     requested = [item.name for item in request.items.all()]

@@ -1,5 +1,6 @@
 """Reads for the ledger and the access log, filtered by who may see them."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -20,6 +21,18 @@ def ledger_entries_visible_to(user: Any) -> QuerySet[LedgerEntry]:
     for code in codes:
         condition |= Q(departments__regex=rf"(^| ){code}( |$)")
     return queryset.filter(condition)
+
+
+def ledger_unreadable(user: Any, indices: Iterable[int | None]) -> frozenset[int]:
+    """Those of ``indices`` whose ledger entry the user may not open (one query), so a timeline
+    shows them as plain numbers instead of links that answer 404."""
+    wanted = {i for i in indices if i is not None}
+    if not wanted:
+        return frozenset()
+    readable = (
+        ledger_entries_visible_to(user).filter(index__in=wanted).values_list("index", flat=True)
+    )
+    return frozenset(wanted - set(readable))
 
 
 def ledger_search(

@@ -15,7 +15,11 @@ from access_requests.selectors import request_for_user
 from audit import selectors, trail
 from audit.api import receipt_response
 from catalog.selectors import resource_for_user
-from departments.permissions import can_read_access_log, can_read_ledger_entry, is_office_member
+from departments.permissions import (
+    can_open_audit_search,
+    can_read_access_log,
+    can_read_ledger_entry,
+)
 from ledger import services as ledger
 from ledger import witnesses
 from ledger.models import LedgerEntry
@@ -73,8 +77,13 @@ def entry_receipt(request: HttpRequest, index: int) -> HttpResponse:
 
 
 def auditor_search(request: HttpRequest) -> HttpResponse:
-    if not (can_read_access_log(request.user) or is_office_member(request.user)):
-        raise PermissionDenied(_("The audit search is for auditors and the office."))
+    if not can_open_audit_search(request.user):
+        raise PermissionDenied(
+            _(
+                "The audit search is for auditors and the data management office. You do not "
+                "have the auditor role; ask the data management office if your work needs it."
+            )
+        )
     params = request.GET
     entries = selectors.ledger_search(
         request.user,

@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -370,8 +371,8 @@ def _upload_columns(actor: User, resource: Resource, upload: UploadedFile) -> li
     size = upload.size or 0
     if size > limit:
         raise PayloadTooLarge(
-            _("The file is %(size)d bytes; the limit is %(limit)d bytes.")
-            % {"size": size, "limit": limit}
+            _("The file is %(size)s; a release file may be at most %(limit)s.")
+            % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
         )
     columns: list[Column] = [
         {"name": i.name, "type": i.type, "required": i.required, "lookup_key": i.lookup_key}

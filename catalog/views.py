@@ -174,7 +174,10 @@ def resource_retire(request, pk):
 
 def release_upload(request, pk):
     resource = _resource_for_steward(request, pk, "catalog.upload_release")
-    form = ReleaseUploadForm(request.POST or None, request.FILES or None)
+    # Bound on every POST: an empty body (no file, or a chunked one) gets "required", not a
+    # blank form.
+    posted = request.method == "POST"
+    form = ReleaseUploadForm(request.POST, request.FILES) if posted else ReleaseUploadForm()
     report, status = None, 200
     if request.method == "POST":
         status = 400

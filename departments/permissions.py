@@ -8,6 +8,7 @@ holds the role that exercises it.
 from typing import Any, Protocol
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from departments.models import Department, Membership
 
@@ -161,24 +162,55 @@ def _holds_management_right(user: Any, holder: Department) -> bool:
 
 def can_review_as_owner(user: Any, request: _AccessRequest) -> bool:
     """A steward of the owning department, from outside the requesting department."""
-    return is_steward_of(user, request.resource.owner_department_id) and not is_member_of(
-        user, request.requesting_department_id
-    )
+    return owner_review_refusal(user, request) is None
+
+
+def owner_review_refusal(user: Any, request: _AccessRequest) -> str | None:
+    """Why the user may not give the owner's opinion on the request, or None when they may."""
+    if not is_steward_of(user, request.resource.owner_department_id):
+        return _("Only a data steward of the owning department can give the owner's opinion.")
+    if is_member_of(user, request.requesting_department_id):
+        return _(
+            "You cannot give the owner's opinion on this request: your own department filed it, "
+            "and nobody reviews a request from their own department."
+        )
+    return None
 
 
 def can_decide(user: Any, request: _AccessRequest) -> bool:
     """The holder of the shared-management right (the office on appeal), never the requester's
     own department (separation of duties)."""
+    return decide_refusal(user, request) is None
+
+
+def decide_refusal(user: Any, request: _AccessRequest) -> str | None:
+    """Why the user may not decide on the request, in words for them, or None when they may.
+
+    The rule of ``can_decide``, each reason named: the requester's own department, the first
+    decider of an appeal, an appeal outside the office, not the management-right holder.
+    """
     if is_member_of(user, request.requesting_department_id):
-        return False
+        return _(
+            "You cannot decide on this request: your own department filed it, and nobody "
+            "decides on a request from their own department."
+        )
     if request.appealed:
         # An appeal is heard by someone else than whoever rejected the request.
         if request.steps.filter(action="reject", actor=user).exists():
-            return False
-        office = office_department_ids()
-        reviewer_in = department_ids_with_role(user, Membership.Role.REVIEWER)
-        return bool(office & reviewer_in)
-    return _holds_management_right(user, request.resource.management_right_holder)
+            return _(
+                "You cannot hear this appeal: you rejected the request, and an appeal is heard "
+                "by another reviewer of the data management office."
+            )
+        if not (office_department_ids() & department_ids_with_role(user, Membership.Role.REVIEWER)):
+            return _("An appeal is heard by a reviewer of the data management office.")
+        return None
+    holder = request.resource.management_right_holder
+    if not _holds_management_right(user, holder):
+        return _(
+            "Only the holder of the shared-management right on this resource (%(dept)s) can "
+            "decide on this request."
+        ) % {"dept": holder.code}
+    return None
 
 
 def can_manage_grant(user: Any, grant: _Grant) -> bool:
@@ -215,6 +247,20 @@ def can_clear_signin_lockouts(user: Any) -> bool:
     auditors and other office members only see the lockouts."""
     office = office_department_ids()
     return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office)
+
+
+def can_open_audit_search(user: Any) -> bool:
+    """The audit search page (and its link in the navigation): auditors and the office."""
+    return can_read_access_log(user) or is_office_member(user)
+
+
+def has_review_queue(user: Any) -> bool:
+    """Whether anything can ever wait in the user's review queue: stewards (owner reviews) and
+    reviewers (decisions). The page and its link in the navigation are for them."""
+    return bool(
+        department_ids_with_role(user, Membership.Role.STEWARD)
+        or department_ids_with_role(user, Membership.Role.REVIEWER)
+    )
 
 
 # --- Disputes and end-of-use attestations ---------------------------------------------------

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.uploads.UploadLimitMiddleware",  # before the CSRF check, which reads the body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Before the language: a session past its lifetime ends before anything reads it.
@@ -114,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.unread_notifications",
+                "departments.context_processors.navigation",
             ],
         },
     },
@@ -379,6 +381,17 @@ GOVSHARE_HOOKS = {
 
 # Requests (access_requests)
 REQUEST_DOCUMENT_MAX_BYTES = env_int("REQUEST_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+
+# Where a file may be uploaded, and the setting that holds its limit in bytes (core/uploads.py):
+# bodies over it are refused with 413 before or while they are read, never after they are stored.
+UPLOAD_LIMITS = {
+    "catalog:release_upload": "RELEASE_MAX_BYTES",
+    "resource-releases": "RELEASE_MAX_BYTES",
+    "access_requests:request_create": "REQUEST_DOCUMENT_MAX_BYTES",
+    "access_requests:request_edit": "REQUEST_DOCUMENT_MAX_BYTES",
+    "disputes:dispute_action": "REQUEST_DOCUMENT_MAX_BYTES",
+    "dispute-statement": "REQUEST_DOCUMENT_MAX_BYTES",
+}
 
 # Periodic jobs (Celery beat). Times are in TIME_ZONE.
 CELERY_BEAT_SCHEDULE = {

@@ -46,7 +46,7 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("disputes/", include("governance.dispute_urls")),
     path("attestations/", include("rights.attestation_urls")),
-    path("register/", register_page, name="register"),
+    path("register/", register_page, name="public_register"),
     path("scoreboard/", scoreboard_page, name="scoreboard"),
     path("scoreboard.csv", scoreboard_csv, name="scoreboard_csv"),
     path("admin/", admin.site.urls),
@@ -57,3 +57,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
 ]
+
+# Error pages in the site's layout that say what to do (JSON under /api/): core/errors.py.
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

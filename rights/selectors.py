@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from departments.permissions import department_ids, is_office_member
@@ -104,4 +105,32 @@ def grant_unusable_because(grant: Grant, day: datetime.date | None = None) -> st
         return _("the grant is %(s)s") % {"s": grant.get_status_display().lower()}
     if not grant.valid_from <= day <= grant.valid_until:
         return _("the grant is outside its validity period")
+    return None
+
+
+def grant_use_refusal(grant: Grant, day: datetime.date | None = None) -> str | None:
+    """The sentence that tells a grantee's member why ``grant`` may not be used on ``day``
+    (suspended, revoked, expired, not yet started, ended), or None when it may.
+
+    The same rule as ``usable_grants`` and ``grant_unusable_because``, each case in words of
+    its own so the person refused knows what happened and what to do.
+    """
+    day = day or timezone.localdate()
+    if grant.status == Grant.Status.SUSPENDED:
+        return _(
+            "This grant is suspended: its data cannot be used until the holder of the "
+            "shared-management right resumes it."
+        )
+    if grant.status == Grant.Status.REVOKED:
+        return _("This grant was revoked: its data can no longer be used.")
+    if grant.status == Grant.Status.EXPIRED:
+        return _("This grant has expired: file a renewal request to use the data again.")
+    if day < grant.valid_from:
+        return _("This grant starts on %(date)s: its data cannot be used before then.") % {
+            "date": date_format(grant.valid_from)
+        }
+    if day > grant.valid_until:
+        return _("This grant ended on %(date)s: file a renewal request to use the data again.") % {
+            "date": date_format(grant.valid_until)
+        }
     return None

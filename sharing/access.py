@@ -16,7 +16,6 @@ from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 
@@ -29,7 +28,7 @@ from core.exceptions import DomainError
 from departments.permissions import is_member_of
 from rights.models import Grant, GrantUsage
 from rights.permissions import holds_use_grant
-from rights.selectors import AnyUser, grant_unusable_because
+from rights.selectors import AnyUser, grant_use_refusal
 from sharing.models import Delivery
 
 # The web pages pass Django's request, the API DRF's; both go to the access log as they are.
@@ -90,10 +89,17 @@ def _check_use(
 ) -> None:
     """Refuse (and log) anyone but the grantee's members on an active grant."""
     refusal = None
-    if not (is_member_of(user, grant.grantee_department_id) and holds_use_grant(user, grant)):
-        refusal = _("Only the grantee department can use this grant.")
-    elif unusable := grant_unusable_because(grant):
-        refusal = f"{capfirst(unusable)}."
+    if not is_member_of(user, grant.grantee_department_id):
+        refusal = _("Only members of %(dept)s, the grantee department, can use this grant.") % {
+            "dept": grant.grantee_department.code
+        }
+    elif unusable := grant_use_refusal(grant):
+        refusal = unusable
+    elif not holds_use_grant(user, grant):
+        refusal = _(
+            "Your department does not hold the use right on this grant; ask the data "
+            "management office to check the grant's permissions."
+        )
     elif method and grant.method != method:
         refusal = _("This grant's method is %(m)s.") % {"m": Method(grant.method).label}
     if refusal:

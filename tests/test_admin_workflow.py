@@ -90,7 +90,7 @@ def test_admin_action_by_a_reviewer_of_the_requesting_department_changes_nothing
         {"action": "approve", "_selected_action": [in_office_review.pk], "apply": "1"},
         follow=True,
     )
-    assert b"never a request from their own department" in response.content
+    assert b"nobody decides on a request from their own department" in response.content
     request = Request.objects.get(pk=in_office_review.pk)
     assert (request.state, request.steps.count()) == ("office_review", steps)
     assert not Grant.objects.exists()

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from audit.selectors import ledger_unreadable
 from core.exceptions import DomainError
 from core.forms import add_service_errors
 from core.views import step_response
@@ -133,13 +134,15 @@ def demand_detail(request, pk):
     if "join" in actions:
         forms["join"] = JoinForm(departments=joinable, auto_id="id_join_%s")
     similar = [d for d in selectors.similar_demands(request.user, demand.title) if d.pk != pk]
+    steps = _labelled(selectors.demand_timeline(demand))
     return render(
         request,
         "governance/demand_detail.html",
         {
             "demand": demand,
             "supporters": list(demand.supporters.all()),
-            "steps": _labelled(selectors.demand_timeline(demand)),
+            "steps": steps,
+            "ledger_unreadable": ledger_unreadable(request.user, [s.ledger_index for s in steps]),
             "actions": actions,
             "forms": forms,
             "similar": similar,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from audit.selectors import ledger_unreadable
 from catalog.selectors import resource_for_user
 from core.exceptions import DomainError
 from core.forms import add_service_errors
@@ -169,12 +170,14 @@ def quality_detail(request, pk):
     }
     if "resolve" in actions:
         forms["resolve"] = ResolveForm(report=report, auto_id="id_resolve_%s")
+    steps = _labelled(selectors.quality_timeline(report))
     return render(
         request,
         "governance/quality_detail.html",
         {
             "report": report,
-            "steps": _labelled(selectors.quality_timeline(report)),
+            "steps": steps,
+            "ledger_unreadable": ledger_unreadable(request.user, [s.ledger_index for s in steps]),
             "actions": actions,
             "forms": forms,
         },
