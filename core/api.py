@@ -7,11 +7,29 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.exceptions import DomainError
+
+# The largest id a URL or a query parameter may name: 18 digits, below 2**63, so a lookup can
+# never overflow a PostgreSQL bigint (core/routing.py uses the same bound for ``{id}``).
+MAX_ID_DIGITS = 18
+
+
+def id_param(params: Any, name: str) -> int | None:
+    """The whole-number id in query parameter ``name``, or None when it is absent or empty.
+
+    Anything else ("abc", "-1", 2**63) is a 400 naming the parameter, never a database error.
+    """
+    raw = params.get(name, "")
+    if raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+        raise ValidationError({name: [_("Give the id as a whole number, for example 12.")]})
+    return int(raw)
 
 
 class StandardPagination(PageNumberPagination):

@@ -1,9 +1,9 @@
-from django.urls import path
-from rest_framework.routers import DefaultRouter
+from django.urls import path, re_path, register_converter
 
 from access_requests.api import RequestViewSet
 from audit import api as ledger_api
 from catalog.api import ResourceViewSet
+from core.routing import IdConverter, IdRouter, api_not_found
 from governance.api.demands import DemandViewSet
 from governance.api.disputes import DisputeViewSet
 from governance.api.quality import QualityReportViewSet
@@ -12,7 +12,9 @@ from sharing.api import DeliveryViewSet, GrantDataViewSet
 from transparency.register import RegisterAPIView
 from transparency.views import ScoreboardAPIView
 
-router = DefaultRouter()
+register_converter(IdConverter, "id")
+
+router = IdRouter()
 router.register("resources", ResourceViewSet, basename="resource")
 router.register("requests", RequestViewSet, basename="request")
 router.register("grants", GrantViewSet, basename="grant")
@@ -27,9 +29,9 @@ urlpatterns = [
     path("ledger/key/", ledger_api.LedgerKeyView.as_view(), name="ledger-key"),
     path("ledger/keys/", ledger_api.LedgerKeysView.as_view(), name="ledger-keys"),
     path("ledger/checkpoint/", ledger_api.LedgerCheckpointView.as_view(), name="ledger-checkpoint"),
-    path("ledger/entries/<int:index>/", ledger_api.LedgerEntryView.as_view(), name="ledger-entry"),
+    path("ledger/entries/<id:index>/", ledger_api.LedgerEntryView.as_view(), name="ledger-entry"),
     path(
-        "ledger/entries/<int:index>/receipt/",
+        "ledger/entries/<id:index>/receipt/",
         ledger_api.LedgerReceiptView.as_view(),
         name="ledger-receipt",
     ),
@@ -41,4 +43,7 @@ urlpatterns = [
     path("register/", RegisterAPIView.as_view(), name="register"),
     path("scoreboard/", ScoreboardAPIView.as_view(), name="scoreboard"),
     *router.urls,
+    # Last: a JSON 404 for any other path under the API. Only paths ending in a slash, so
+    # CommonMiddleware still redirects /api/v1/grants to /api/v1/grants/ (APPEND_SLASH).
+    re_path(r"^(?:.*/)?$", api_not_found, name="api-not-found"),
 ]

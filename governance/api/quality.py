@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 
+from core.api import id_param
 from core.serializers import ReasonSerializer, RequiredReasonSerializer
 from core.viewsets import WorkflowViewSet, timeline_prefetch, transition_schema
 from governance import selectors
@@ -36,11 +37,10 @@ class QualityReportViewSet(WorkflowViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        resource = params.get("resource", "")
         queryset = selectors.quality_report_list(
             self.request.user,
             state=params.get("state") or None,
-            resource_id=int(resource) if resource.isdigit() else None,
+            resource_id=id_param(params, "resource"),
         )
         if self.action != "list":
             queryset = queryset.prefetch_related(timeline_prefetch(QualityReportStep))
