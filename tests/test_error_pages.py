@@ -88,7 +88,10 @@ def test_unknown_api_path_answers_json_404(client, clerk):
     response = client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "Page not found."}
+    # The API's last route (core.routing) answers every path it does not know.
+    assert response.json() == {
+        "detail": "There is no such API operation or object. Check the path and the id."
+    }
 
 
 @override_settings(ROOT_URLCONF="tests.test_error_pages")
