@@ -316,3 +316,15 @@ def test_api_tokens_are_not_passwords_and_bypass_nothing_of_the_lock(locked):
     assert right.status_code == 200
     # The password sign-in stays locked.
     assert sign_in(Client(), locked.username, PASSWORD).status_code == 429
+
+
+def test_auditor_finds_the_lockout_in_the_access_log_search(locked, auditor_staff):
+    client = Client()
+    client.force_login(auditor_staff)
+    page = client.get("/audit/", {"outcome": "limited"})
+    assert page.status_code == 200
+    assert [(a.action, a.target) for a in page.context["accesses"]] == [
+        ("signin_locked", "sign-in: health_steward")
+    ]
+    assert b"sign-in: health_steward" in page.content
+    assert client.get("/admin/audit/accesslog/").status_code == 200
