@@ -15,7 +15,14 @@ LOCK_ARGS ?=
 DEV_ENV := DEBUG=true
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench venv lock clean
+# Translations (README "Translations"): each locale/<lang>/LC_MESSAGES/*.po is the source, kept in
+# git; its .mo is built from it by msgfmt (what `manage.py compilemessages` runs) for venv, demo
+# and test. I18N_IGNORE is what makemessages skips (tests/test_translations.py reads this line).
+I18N_IGNORE := .venv var tests bench tools test-artifacts
+I18N_LOCALES := zh_Hans
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+.PHONY: demo test lint format bench venv lock clean messages compilemessages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,14 +35,31 @@ $(VENV)/.installed-test: $(LOCK_TEST) pyproject.toml | $(VENV)/bin/python
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-venv: $(VENV)/.installed-test
+venv: $(VENV)/.installed-test $(MO_FILES)
 
-demo: $(VENV)/.installed-test
+# Same flags as Django's compilemessages; only a .po newer than its .mo is compiled again.
+$(MO_FILES): %.mo: %.po
+	msgfmt --check-format -o $@ $<
+
+compilemessages: $(MO_FILES)
+
+# After adding or changing a marked string: extract every string of the project into the .po
+# files (new ones arrive empty, or fuzzy when gettext guesses from a similar one), then check.
+# Translate what the check lists (terms: docs/glossary-zh.md), and run it again until it passes.
+messages: $(VENV)/.installed-test
+	$(DEV_ENV) $(PY) manage.py makemessages $(addprefix -l ,$(I18N_LOCALES)) \
+		$(addprefix --ignore=,$(I18N_IGNORE)) --add-location=file --no-obsolete
+	@for po in locale/*/LC_MESSAGES/*.po; do printf '%s: ' $$po; \
+		msgfmt --check --statistics -o /dev/null $$po; done
+	$(MAKE) compilemessages
+	$(DEV_ENV) $(VENV)/bin/pytest -q tests/test_translations.py
+
+demo: $(VENV)/.installed-test $(MO_FILES)
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo
 	$(DEV_ENV) bash scripts/demo.sh
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(MO_FILES)
 	$(DEV_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Style, the import layers (import-linter contracts in pyproject.toml) and types (mypy; the
