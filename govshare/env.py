@@ -60,6 +60,19 @@ def env_int(name, default, *, minimum=None):
     return value
 
 
+def env_rate(name, default):
+    """A throttle rate, ``N/second``, ``N/minute``, ``N/hour`` or ``N/day`` (REST framework's
+    form; only the first letter of the period counts, so ``N/min`` is fine too)."""
+    value = env_str(name, default).strip()
+    count, _, period = value.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period[:1] in ("s", "m", "h", "d")):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 100/minute (a positive number, then /second, "
+            f"/minute, /hour or /day), not {value!r}."
+        )
+    return value
+
+
 def env_list(name, default):
     raw = os.environ.get(name)
     if raw is None:

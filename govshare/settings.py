@@ -18,6 +18,7 @@ from govshare.env import (
     env_choice,
     env_int,
     env_list,
+    env_rate,
     env_str,
 )
 
@@ -241,9 +242,16 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated call gets 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Bad tokens per client address, and data calls (records, checks, downloads) per user and per
+    # grant, on top of each grant's own daily limits; "N/second|minute|hour|day" (README).
+    "DEFAULT_THROTTLE_RATES": {
+        "failed_auth": env_rate("API_THROTTLE_FAILED_AUTH", "20/minute"),
+        "data_user": env_rate("API_THROTTLE_DATA_USER", "600/minute"),
+        "data_grant": env_rate("API_THROTTLE_DATA_GRANT", "1200/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "PAGE_SIZE": 50,

@@ -11,6 +11,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.throttling import DATA_THROTTLES
 from rights import selectors
 from rights.models import Grant
 from sharing import access
@@ -64,7 +65,7 @@ class GrantDataViewSet(viewsets.GenericViewSet):
         parameters=[OpenApiParameter("ITEM", str, description="any approved item = value")],
         responses=OpenApiTypes.OBJECT,
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], throttle_classes=DATA_THROTTLES)
     def records(self, request: Request, pk: str | None = None) -> Response:
         grant = self._grant(pk, "records")
         paginator = RecordsPagination()
@@ -102,7 +103,7 @@ class GrantDataViewSet(viewsets.GenericViewSet):
         )
 
     @extend_schema(request=VerifySerializer, responses=OpenApiTypes.OBJECT)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=DATA_THROTTLES)
     def verify(self, request: Request, pk: str | None = None) -> Response:
         grant = self._grant(pk, "verify")
         serializer = VerifySerializer(data=request.data)
@@ -126,7 +127,13 @@ class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return Delivery.objects.filter(grant_id__in=grants).select_related("grant")
 
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    def throttle_grant_id(self) -> int | None:
+        """Downloads count against the delivery's grant (core.throttling.DataGrantThrottle)."""
+        return (
+            Delivery.objects.filter(pk=self.kwargs["pk"]).values_list("grant_id", flat=True).first()
+        )
+
+    @action(detail=True, methods=["get"], throttle_classes=DATA_THROTTLES)
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         delivery = self.get_queryset().filter(pk=pk).first()  # type: ignore[misc]  # a detail route
         if delivery is None:
