@@ -8,7 +8,6 @@ from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request as APIRequest
 from rest_framework.response import Response
 
@@ -21,6 +20,7 @@ from access_requests.serializers import (
     RequestSerializer,
     RequestWriteSerializer,
 )
+from core.parsers import JSONParser
 from core.serializers import ReasonSerializer, RequiredReasonSerializer
 from core.viewsets import transition_schema
 

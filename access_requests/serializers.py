@@ -56,6 +56,9 @@ class RequestSerializer(serializers.ModelSerializer):
     legal_basis = LegalBasisSerializer(read_only=True)
     overdue = serializers.SerializerMethodField()
     grant = serializers.IntegerField(source="grant.pk", read_only=True, allow_null=True)
+    # Blank for a one-off request. Declared, because a read-only model field loses allow_blank
+    # and the schema would then promise one of the three values.
+    frequency = serializers.ChoiceField(choices=Frequency.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Request

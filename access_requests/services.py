@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from access_requests.models import Request, RequestItem, RequestStep
 from access_requests.validation import (
@@ -40,7 +40,7 @@ from departments.permissions import (
 from departments.selectors import members_with_roles, office_reviewers
 from ledger.models import LedgerEntry
 from ledger.services import text_sha256
-from notifications.services import notify
+from notifications.services import Localized, Text, lowercase, notify
 from workdays.deadlines import add_working_days
 from workdays.models import ReviewPolicy
 from workflow.engine import Workflow, overdue_mark, require_reason
@@ -230,11 +230,15 @@ def _deciders(request: Request) -> QuerySet[Any]:
     return members_with_roles([holder.pk], roles)
 
 
-def _tell(users: Iterable[Any], request: Request, subject: str, body: str = "") -> None:
+def _tell(users: Iterable[Any], request: Request, subject: str, body: Text = "") -> None:
+    """Notify ``users``; ``subject`` is a msgid (``gettext_noop``) that may name the request's
+    ``id`` and resource (``res``), worded in each recipient's language, like a ``Localized``
+    body. A body of plain text (a reviewer's reason) goes as it was written."""
+    values = {"id": request.pk, "res": request.resource.title}
     notify(
         recipients=users,
-        subject=subject % {"id": request.pk, "res": request.resource.title},
-        body=body or subject % {"id": request.pk, "res": request.resource.title},
+        subject=Localized(subject, values),
+        body=body or Localized(subject, values),
         url=request.get_absolute_url(),
     )
 
@@ -260,14 +264,18 @@ def request_submit(*, actor: Any, request: Request) -> Request:
     submitted = _move(request, "submit", actor, request.requesting_department)
     if request.resource.sharing_type == SharingType.UNCONDITIONAL:
         routed = _move(request, "route_to_office", None, None, due_days=policy.office_review_days)
-        _tell(_deciders(request), request, _("Request #%(id)d for %(res)s awaits your decision"))
+        _tell(
+            _deciders(request),
+            request,
+            gettext_noop("Request #%(id)d for %(res)s awaits your decision"),
+        )
     else:
         routed = _move(request, "route_to_owner", None, None, due_days=policy.owner_review_days)
         owner = request.resource.owner_department_id
         _tell(
             members_with_roles([owner], [Membership.Role.STEWARD]),
             request,
-            _("Request #%(id)d for %(res)s awaits the owner's opinion"),
+            gettext_noop("Request #%(id)d for %(res)s awaits the owner's opinion"),
         )
     _record(request, submitted, routed)
     return request
@@ -289,7 +297,11 @@ def request_endorse(*, actor: Any, request: Request, reason: str = "") -> Reques
         due_days=policy.office_review_days,
     )
     _record(request, step)
-    _tell(_deciders(request), request, _("Request #%(id)d for %(res)s awaits your decision"))
+    _tell(
+        _deciders(request),
+        request,
+        gettext_noop("Request #%(id)d for %(res)s awaits your decision"),
+    )
     return request
 
 
@@ -326,7 +338,12 @@ def request_return(*, actor: Any, request: Request, reason: str) -> Request:
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
     _record(request, _move(request, "return", actor, department, reason))
-    _tell(_requesters(request), request, _("Request #%(id)d for %(res)s was returned"), reason)
+    _tell(
+        _requesters(request),
+        request,
+        gettext_noop("Request #%(id)d for %(res)s was returned"),
+        reason,
+    )
     return request
 
 
@@ -337,7 +354,12 @@ def request_reject(*, actor: Any, request: Request, reason: str) -> Request:
     request = _locked(request)
     department = _reviewer_of_current_stage(actor, request)
     _record(request, _move(request, "reject", actor, department, reason))
-    _tell(_requesters(request), request, _("Request #%(id)d for %(res)s was rejected"), reason)
+    _tell(
+        _requesters(request),
+        request,
+        gettext_noop("Request #%(id)d for %(res)s was rejected"),
+        reason,
+    )
     return request
 
 
@@ -390,9 +412,11 @@ def request_approve(
     _tell(
         _requesters(request),
         request,
-        _("Request #%(id)d for %(res)s was approved"),
-        _("Grant #%(g)d gives your department: %(items)s.")
-        % {"g": grant.pk, "items": ", ".join(grant.fields)},
+        gettext_noop("Request #%(id)d for %(res)s was approved"),
+        Localized(
+            gettext_noop("Grant #%(g)d gives your department: %(items)s."),
+            {"g": grant.pk, "items": ", ".join(grant.fields)},
+        ),
     )
     return request
 
@@ -427,7 +451,9 @@ def request_appeal(*, actor: Any, request: Request, reason: str) -> Request:
         due_days=policy.office_review_days,
     )
     _record(request, step)
-    _tell(office_reviewers(), request, _("Appeal on request #%(id)d for %(res)s"), reason)
+    _tell(
+        office_reviewers(), request, gettext_noop("Appeal on request #%(id)d for %(res)s"), reason
+    )
     return request
 
 
@@ -474,18 +500,18 @@ def requests_mark_overdue(*, today: datetime.date | None = None) -> int:
         late,
         same=("state",),
         recipients=lambda request: office_reviewers(),
-        subject=lambda request: (
-            _("Request #%(id)d is overdue (%(state)s, due %(due)s)")
-            % {"id": request.pk, "state": request.get_state_display(), "due": request.due_date}
+        subject=lambda request: Localized(
+            gettext_noop("Request #%(id)d is overdue (%(state)s, due %(due)s)"),
+            {"id": request.pk, "state": S(request.state).label, "due": request.due_date},
         ),
-        body=lambda request: (
-            _("The %(state)s of request #%(id)d for %(res)s was due on %(due)s.")
-            % {
-                "state": request.get_state_display().lower(),
+        body=lambda request: Localized(
+            gettext_noop("The %(state)s of request #%(id)d for %(res)s was due on %(due)s."),
+            {
+                "state": lowercase(S(request.state).label),
                 "id": request.pk,
                 "res": request.resource.title,
                 "due": request.due_date,
-            }
+            },
         ),
         url=lambda request: request.get_absolute_url(),
         key=lambda request: f"request:{request.pk}:overdue:{request.state}:{request.due_date}",

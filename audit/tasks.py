@@ -7,12 +7,12 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from departments.selectors import auditors, office_reviewers
 from ledger import witnesses
 from ledger.models import LedgerCheckpoint, LedgerWitness
-from notifications.services import notify
+from notifications.services import Localized, notify
 
 
 def _office_and_auditors() -> list[Any]:
@@ -28,14 +28,18 @@ def witness_alerts_send(*, now: datetime.datetime | None = None) -> int:
         sent += len(
             notify(
                 recipients=_office_and_auditors(),
-                subject=_("Witness %(w)s refused a checkpoint the portal signed")
-                % {"w": witness.name},
-                body=_(
-                    "%(alarm)s\n\nThe portal checked this checkpoint's consistency before "
-                    "signing it, so the refusal is a bug or an attack: compare the witness's "
-                    "state with the log (manage.py ledger_verify --witness ...)."
-                )
-                % {"alarm": witness.alarm},
+                subject=Localized(
+                    gettext_noop("Witness %(w)s refused a checkpoint the portal signed"),
+                    {"w": witness.name},
+                ),
+                body=Localized(
+                    gettext_noop(
+                        "%(alarm)s\n\nThe portal checked this checkpoint's consistency before "
+                        "signing it, so the refusal is a bug or an attack: compare the witness's "
+                        "state with the log (manage.py ledger_verify --witness ...)."
+                    ),
+                    {"alarm": witness.alarm},
+                ),
                 key=f"witness-alarm:{witness.pk}:{witness.alarm_at.isoformat()}",
             )
         )
@@ -49,19 +53,24 @@ def witness_alerts_send(*, now: datetime.datetime | None = None) -> int:
         sent += len(
             notify(
                 recipients=_office_and_auditors(),
-                subject=_("The ledger is witnessed up to size %(n)d only") % {"n": witnessed},
-                body=_(
-                    "The latest checkpoint has size %(m)d; fewer than %(q)d witnesses have "
-                    "cosigned anything since size %(n)d (checkpoint %(w)d is waiting since "
-                    "%(at)s). Check the witnesses in admin."
-                )
-                % {
-                    "m": latest.tree_size if latest else waiting.tree_size,
-                    "q": witnesses.quorum(),
-                    "n": witnessed,
-                    "w": waiting.tree_size,
-                    "at": waiting.created_at,
-                },
+                subject=Localized(
+                    gettext_noop("The ledger is witnessed up to size %(n)d only"),
+                    {"n": witnessed},
+                ),
+                body=Localized(
+                    gettext_noop(
+                        "The latest checkpoint has size %(m)d; fewer than %(q)d witnesses have "
+                        "cosigned anything since size %(n)d (checkpoint %(w)d is waiting since "
+                        "%(at)s). Check the witnesses in admin."
+                    ),
+                    {
+                        "m": latest.tree_size if latest else waiting.tree_size,
+                        "q": witnesses.quorum(),
+                        "n": witnessed,
+                        "w": waiting.tree_size,
+                        "at": waiting.created_at,
+                    },
+                ),
                 key=f"ledger-unwitnessed:{witnessed}",
             )
         )

@@ -4,7 +4,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from catalog import selectors, services
@@ -15,6 +14,8 @@ from catalog.serializers import (
     ResourceSerializer,
     RetireSerializer,
 )
+from core.openapi import error, paginated
+from core.parsers import FormParser, JSONParser, MultiPartParser
 from departments.permissions import can_manage_resource
 
 
@@ -83,7 +84,16 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response(self._fresh(resource))
 
-    @extend_schema(request=ReleaseUploadSerializer, responses=ReleaseSerializer)
+    @extend_schema(methods=["GET"], responses=paginated(ReleaseSerializer, "PaginatedReleaseList"))
+    @extend_schema(
+        methods=["POST"],
+        request=ReleaseUploadSerializer,
+        responses={
+            201: ReleaseSerializer,
+            411: error("The body was sent without a Content-Length."),
+            413: error("The file is over RELEASE_MAX_BYTES; nothing was saved."),
+        },
+    )
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
     def releases(self, request, pk=None):
         if request.method == "GET":

@@ -1,4 +1,5 @@
-"""Response headers that Django has no setting for, and the absolute session lifetime."""
+"""Response headers that Django has no setting for, the absolute session lifetime, and the
+refusal of NUL characters in addresses."""
 
 import time
 from collections.abc import Callable
@@ -6,6 +7,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from core.errors import error_response
 
 
 def permissions_policy_header(policy: dict[str, list[str]]) -> str:
@@ -64,4 +68,26 @@ class SessionLifetimeMiddleware:
                 request.session[SIGNED_IN_AT] = int(time.time())
             elif time.time() - signed_in_at > settings.SESSION_COOKIE_AGE:
                 logout(request)
+        return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """Refuses a path or query string with a NUL character (``%00``): 400, before any view.
+
+    PostgreSQL cannot hold NUL in text, so a filter such as ``?department=%00`` would otherwise
+    reach the database as a DataError, a 500. No page or operation takes NUL anywhere; forms'
+    text fields refuse it themselves and the API's parsers refuse it in bodies (core/parsers.py).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return error_response(
+                request, 400, _("The address contains a NUL character, which no page takes.")
+            )
         return self.get_response(request)

@@ -9,8 +9,9 @@ from typing import Any
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+
+from core.parsers import JSONParser
 
 
 def transition_schema(request: Any, response: Any, description: str) -> Any:

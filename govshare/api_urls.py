@@ -45,5 +45,6 @@ urlpatterns = [
     *router.urls,
     # Last: a JSON 404 for any other path under the API. Only paths ending in a slash, so
     # CommonMiddleware still redirects /api/v1/grants to /api/v1/grants/ (APPEND_SLASH).
-    re_path(r"^(?:.*/)?$", api_not_found, name="api-not-found"),
+    # [\s\S], not ".": a path with a newline in it (%0A) is a JSON 404 too.
+    re_path(r"^(?:[\s\S]*/)?$", api_not_found, name="api-not-found"),
 ]

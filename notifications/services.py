@@ -10,7 +10,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import translation
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext
 
 from notifications.models import Notification
@@ -24,7 +24,9 @@ Mail = tuple[str, str, str | None, list[str]]
 @dataclass(frozen=True)
 class Localized:
     """A message to be worded in each recipient's own language: a msgid (marked with
-    ``gettext_noop`` so makemessages finds it) and its values, translated per recipient."""
+    ``gettext_noop`` so makemessages finds it) and its values, translated per recipient. A lazy
+    value (a choice's ``label``, ``lowercase(label)``) is worded in that language too; data
+    (titles, codes, reasons people wrote) goes as it is."""
 
     msgid: str
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -36,6 +38,12 @@ class Localized:
 
 
 Text = str | Localized
+
+
+def lowercase(text: Promise | str) -> str:
+    """A lazy text (a choice's label) in lower case, worded when the notification is: "Monthly"
+    in a sentence reads "monthly"."""
+    return lazy(lambda: str(text).lower(), str)()
 
 
 def _worded(text: Text) -> str:

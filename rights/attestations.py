@@ -14,14 +14,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from departments.models import Membership
 from departments.permissions import can_attest_end_of_use
 from departments.selectors import members_with_roles, office_reviewers
 from ledger.models import LedgerEntry
 from ledger.services import text_sha256
-from notifications.services import notify
+from notifications.services import Localized, notify
 from rights.models import Attestation, Grant
 from workdays.deadlines import add_working_days
 from workflow.engine import Workflow, overdue_mark
@@ -100,13 +100,19 @@ def attestations_open_due(*, today: datetime.date | None = None) -> int:
                     recipients=members_with_roles(
                         [grant.grantee_department_id], [Membership.Role.REQUESTER]
                     ),
-                    subject=_("Grant #%(id)d has ended: attest deletion or return by %(due)s")
-                    % {"id": grant.pk, "due": due},
-                    body=_(
-                        "Your use of %(res)s has ended. Delete or return every delivered copy, "
-                        "then attest it on govshare by %(due)s."
-                    )
-                    % {"res": grant.resource.title, "due": due},
+                    subject=Localized(
+                        gettext_noop(
+                            "Grant #%(id)d has ended: attest deletion or return by %(due)s"
+                        ),
+                        {"id": grant.pk, "due": due},
+                    ),
+                    body=Localized(
+                        gettext_noop(
+                            "Your use of %(res)s has ended. Delete or return every delivered "
+                            "copy, then attest it on govshare by %(due)s."
+                        ),
+                        {"res": grant.resource.title, "due": due},
+                    ),
                     url=attestation.get_absolute_url(),
                 )
         except IntegrityError:
@@ -160,9 +166,14 @@ def attestation_submit(
         recipients=members_with_roles(
             [grant.resource.owner_department_id], [Membership.Role.STEWARD]
         ),
-        subject=_("Grant #%(id)d: %(dept)s attested the end of use")
-        % {"id": grant.pk, "dept": grant.grantee_department.code},
-        body=f"{attestation.get_kind_display()}\n\n{attestation.statement}",
+        subject=Localized(
+            gettext_noop("Grant #%(id)d: %(dept)s attested the end of use"),
+            {"id": grant.pk, "dept": grant.grantee_department.code},
+        ),
+        body=Localized(
+            gettext_noop("What was done: %(kind)s\n\n%(statement)s"),
+            {"kind": Attestation.Kind(kind).label, "statement": attestation.statement},
+        ),
         url=attestation.get_absolute_url(),
     )
     return attestation
@@ -178,25 +189,25 @@ def attestations_flag_overdue(*, today: datetime.date | None = None) -> int:
         late,
         same=("state",),
         recipients=lambda attestation: office_reviewers(),
-        subject=lambda attestation: (
-            _("End of use not attested: grant #%(id)d (%(dept)s, due %(due)s)")
-            % {
+        subject=lambda attestation: Localized(
+            gettext_noop("End of use not attested: grant #%(id)d (%(dept)s, due %(due)s)"),
+            {
                 "id": attestation.grant.pk,
                 "dept": attestation.grant.grantee_department.code,
                 "due": attestation.due_date,
-            }
+            },
         ),
-        body=lambda attestation: (
-            _(
+        body=lambda attestation: Localized(
+            gettext_noop(
                 "%(dept)s has not attested deletion or return of the copies of %(res)s "
                 "delivered under grant #%(id)d; it was due on %(due)s."
-            )
-            % {
+            ),
+            {
                 "dept": attestation.grant.grantee_department.code,
                 "res": attestation.grant.resource.title,
                 "id": attestation.grant.pk,
                 "due": attestation.due_date,
-            }
+            },
         ),
         url=lambda attestation: attestation.get_absolute_url(),
         key=lambda attestation: f"attestation:{attestation.pk}:overdue",

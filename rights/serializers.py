@@ -48,6 +48,11 @@ class AttestationSerializer(serializers.ModelSerializer):
         source="attested_by.username", read_only=True, allow_null=True
     )
     overdue = serializers.SerializerMethodField()
+    # Blank until the grantee attests. Declared, because a read-only model field loses
+    # allow_blank and the schema would then promise one of the two values.
+    kind = serializers.ChoiceField(
+        choices=Attestation.Kind.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Attestation

@@ -13,14 +13,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from guardian.shortcuts import assign_perm, remove_perm
 
 from access_requests.models import Request
 from core.exceptions import IllegalTransition
 from departments.permissions import can_manage_grant
 from ledger.services import text_sha256
-from notifications.services import notify
+from notifications.services import Localized, notify
 from rights.models import Grant, GrantEvent
 from workflow.engine import Workflow
 
@@ -135,11 +135,13 @@ def _require_reason(reason: str) -> str:
     return reason.strip()
 
 
-def _tell_grantee(grant: Grant, subject: str, body: str) -> None:
+def _tell_grantee(grant: Grant, subject: str, reason: str) -> None:
+    """``subject`` is a msgid (``gettext_noop``) naming the grant's ``id``, worded in each
+    grantee's language; the body is the office's reason as written."""
     notify(
         recipients=grant.grantee_department.group.user_set.all(),
-        subject=subject,
-        body=body,
+        subject=Localized(subject, {"id": grant.pk}),
+        body=reason,
         url=grant.get_absolute_url(),
     )
 
@@ -149,7 +151,7 @@ def grant_suspend(*, actor: Any, grant: Grant, reason: str) -> Grant:
     """Active → suspended; the grantee loses the permission to use it until resumed."""
     reason = _require_reason(reason)
     grant = _grant_transition(grant.pk, "suspend", actor, reason)
-    _tell_grantee(grant, _("Grant #%(id)d suspended") % {"id": grant.pk}, reason)
+    _tell_grantee(grant, gettext_noop("Grant #%(id)d suspended"), reason)
     return grant
 
 
@@ -161,7 +163,7 @@ def grant_resume(*, actor: Any, grant: Grant, reason: str) -> Grant:
     if locked.valid_until < timezone.localdate():
         raise IllegalTransition(_("The grant's validity period has ended; file a renewal."))
     grant = _grant_transition(grant.pk, "resume", actor, reason)
-    _tell_grantee(grant, _("Grant #%(id)d resumed") % {"id": grant.pk}, reason)
+    _tell_grantee(grant, gettext_noop("Grant #%(id)d resumed"), reason)
     return grant
 
 
@@ -170,7 +172,7 @@ def grant_revoke(*, actor: Any, grant: Grant, reason: str) -> Grant:
     """Active or suspended → revoked, for good."""
     reason = _require_reason(reason)
     grant = _grant_transition(grant.pk, "revoke", actor, reason)
-    _tell_grantee(grant, _("Grant #%(id)d revoked") % {"id": grant.pk}, reason)
+    _tell_grantee(grant, gettext_noop("Grant #%(id)d revoked"), reason)
     return grant
 
 
@@ -212,10 +214,14 @@ def grants_warn_expiry(
                 sent += len(
                     notify(
                         recipients=grant.grantee_department.group.user_set.all(),
-                        subject=_("Grant #%(id)d ends in %(days)d days")
-                        % {"id": grant.pk, "days": days},
-                        body=_("Your use of %(res)s ends on %(date)s. Renew it in time.")
-                        % {"res": grant.resource.title, "date": grant.valid_until},
+                        subject=Localized(
+                            gettext_noop("Grant #%(id)d ends in %(days)d days"),
+                            {"id": grant.pk, "days": days},
+                        ),
+                        body=Localized(
+                            gettext_noop("Your use of %(res)s ends on %(date)s. Renew it in time."),
+                            {"res": grant.resource.title, "date": grant.valid_until},
+                        ),
                         url=grant.get_absolute_url(),
                         key=f"grant:{grant.pk}:expiry:{days}",
                     )

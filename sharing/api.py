@@ -11,6 +11,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.openapi import error, paginated
 from core.throttling import DATA_THROTTLES
 from rights import selectors
 from rights.models import Grant
@@ -51,7 +52,7 @@ class GrantDataViewSet(viewsets.GenericViewSet):
             )
         return grant
 
-    @extend_schema(responses=DeliverySerializer(many=True))
+    @extend_schema(responses=paginated(DeliverySerializer, "PaginatedDeliveryList"))
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         grant = selectors.grants_visible_to(request.user).filter(pk=pk).first()  # type: ignore[misc]  # a detail route
@@ -126,13 +127,18 @@ class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         grants = selectors.grants_visible_to(self.request.user).values("pk")
         return Delivery.objects.filter(grant_id__in=grants).select_related("grant")
 
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     def throttle_grant_id(self) -> int | None:
         """Downloads count against the delivery's grant (core.throttling.DataGrantThrottle)."""
         return (
             Delivery.objects.filter(pk=self.kwargs["pk"]).values_list("grant_id", flat=True).first()
         )
 
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            410: error("The stored copy was deleted after the grant ended (retention)."),
+        }
+    )
     @action(detail=True, methods=["get"], throttle_classes=DATA_THROTTLES)
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         delivery = self.get_queryset().filter(pk=pk).first()  # type: ignore[misc]  # a detail route

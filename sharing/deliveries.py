@@ -28,12 +28,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from catalog import release_store
 from catalog.models import Method, Release
 from catalog.selectors import latest_release
-from notifications.services import notify
+from notifications.services import Localized, notify
 from rights.models import Grant
 from rights.selectors import grant_unusable_because, usable_grants
 from sharing import delivery_files
@@ -523,9 +523,13 @@ def delivery_retry(*, actor: Any, delivery: Delivery) -> Delivery:
 def _tell_grantee(grant: Grant, delivery: Delivery) -> None:
     notify(
         recipients=grant.grantee_department.group.user_set.all(),
-        subject=_("Delivery %(p)s of grant #%(g)d is ready")
-        % {"p": delivery.period_key, "g": grant.pk},
-        body=_("%(rows)d rows of %(res)s, SHA-256 %(sha)s.")
-        % {"rows": delivery.row_count, "res": grant.resource.title, "sha": delivery.sha256},
+        subject=Localized(
+            gettext_noop("Delivery %(p)s of grant #%(g)d is ready"),
+            {"p": delivery.period_key, "g": grant.pk},
+        ),
+        body=Localized(
+            gettext_noop("%(rows)d rows of %(res)s, SHA-256 %(sha)s."),
+            {"rows": delivery.row_count, "res": grant.resource.title, "sha": delivery.sha256},
+        ),
         url=grant.get_absolute_url(),
     )

@@ -111,3 +111,30 @@ def test_notifications_and_emails_go_out_in_each_recipients_language(
     mails = {m.to[0]: m for m in mailoutbox}
     assert mails["r@example.gov"].subject == "[govshare] 该字段是必填项。"
     assert mails["s@example.gov"].subject == "[govshare] This field is required."
+
+
+@pytest.mark.django_db
+def test_workflow_notifications_are_worded_for_each_recipient(
+    request_draft, requester, steward, django_capture_on_commit_callbacks
+):
+    """The services' notifications (here a request submitted in English and returned with a
+    reason) reach a steward who chose Chinese in Chinese; the reason goes as it was written."""
+    from access_requests import services as request_services
+    from departments.services import profile_set_language
+    from notifications.models import Notification
+
+    profile_set_language(user=steward, language="zh-hans")
+    number, title = request_draft.pk, request_draft.resource.title
+    with django_capture_on_commit_callbacks(execute=True):
+        request = request_services.request_submit(actor=requester, request=request_draft)
+    assert request.state == request.State.OWNER_REVIEW
+    to_steward = Notification.objects.get(recipient=steward)
+    assert to_steward.subject == f"申请 #{number}（{title}）待数源部门提出意见"
+    assert to_steward.body == to_steward.subject
+
+    reason = "Name the school year in the purpose."
+    with django_capture_on_commit_callbacks(execute=True):
+        request_services.request_return(actor=steward, request=request, reason=reason)
+    to_requester = Notification.objects.filter(recipient=requester).latest("pk")
+    assert to_requester.subject == f"Request #{number} for {title} was returned"
+    assert to_requester.body == reason

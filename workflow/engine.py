@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import IllegalTransition
 from ledger.models import LedgerEntry
 from ledger.services import ledger_append
-from notifications.services import notify
+from notifications.services import Text, notify
 
 Transitions = Mapping[str, tuple[Iterable[str], str | None]]
 _STEP_ACTOR: Any = object()  # record(): the step's own actor unless another is given
@@ -203,8 +203,8 @@ def overdue_mark(
     queryset: models.QuerySet[Any],
     *,
     recipients: Callable[[Any], Iterable[Any]],
-    subject: Callable[[Any], str],
-    body: Callable[[Any], str] | None = None,
+    subject: Callable[[Any], Text],
+    body: Callable[[Any], Text] | None = None,
     url: Callable[[Any], str],
     key: Callable[[Any], str],
     same: Iterable[str] = ("state", "due_date"),

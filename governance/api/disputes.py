@@ -5,9 +5,9 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.parsers import FormParser, JSONParser, MultiPartParser
 from core.serializers import ReasonSerializer
 from core.viewsets import transition_schema
 from governance.models import Dispute, DisputeDecision, DisputeStep

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from departments.models import Department, Membership
 from departments.permissions import (
@@ -32,6 +33,7 @@ from governance.services.disputes import (
     tell,
 )
 from ledger.services import text_sha256
+from notifications.services import Localized
 from rights import services as grant_services
 
 Outcome = DisputeDecision.Outcome
@@ -149,10 +151,29 @@ def _decide(
             reason=_("Ordered by the decision on dispute #%(id)d: %(reasons)s")
             % {"id": dispute.pk, "reasons": decision.reasons},
         )
-    body = f"{decision.get_outcome_display()}\n\n{decision.reasons}"
-    if decision.order != Order.NONE:
-        body += f"\n\n{decision.get_order_display()}: {decision.order_text}".rstrip(": ")
-    tell(party_members(dispute), dispute, _("Dispute #%(id)d on %(res)s: decision recorded"), body)
+    values = {
+        "outcome": Outcome(decision.outcome).label,
+        "reasons": decision.reasons,
+        "order": Order(decision.order).label,
+        "text": decision.order_text,
+    }
+    if decision.order == Order.NONE:
+        body = Localized(gettext_noop("Decision: %(outcome)s\n\n%(reasons)s"), values)
+    elif decision.order_text:
+        body = Localized(
+            gettext_noop("Decision: %(outcome)s\n\n%(reasons)s\n\nOrder: %(order)s: %(text)s"),
+            values,
+        )
+    else:
+        body = Localized(
+            gettext_noop("Decision: %(outcome)s\n\n%(reasons)s\n\nOrder: %(order)s"), values
+        )
+    tell(
+        party_members(dispute),
+        dispute,
+        gettext_noop("Dispute #%(id)d on %(res)s: decision recorded"),
+        body,
+    )
     return decision
 
 

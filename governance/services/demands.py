@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from catalog.models import Resource
 from core.exceptions import IllegalTransition
@@ -34,7 +34,7 @@ from departments.selectors import members_with_roles, office_reviewers
 from governance.models import Demand, DemandStep, DemandSupporter
 from ledger.models import LedgerEntry
 from ledger.services import text_sha256
-from notifications.services import notify
+from notifications.services import Localized, Text, notify
 from workdays.deadlines import add_working_days
 from workflow.engine import Workflow, overdue_mark, require_reason
 
@@ -141,12 +141,16 @@ def _move(
 # --- who is told ----------------------------------------------------------------------------
 
 
-def _tell(users: Iterable[Any], demand: Demand, subject: str, body: str = "", **extra: str) -> None:
+def _tell(
+    users: Iterable[Any], demand: Demand, subject: str, body: Text = "", **extra: str
+) -> None:
+    """Notify ``users``; ``subject`` is a msgid (``gettext_noop``) naming ``id``, ``title`` and
+    ``extra``, worded in each recipient's language; a plain-text body (a reason) goes as written."""
     values = {"id": demand.pk, "title": demand.title, **extra}
     notify(
         recipients=users,
-        subject=subject % values,
-        body=body or subject % values,
+        subject=Localized(subject, values),
+        body=body or Localized(subject, values),
         url=demand.get_absolute_url(),
     )
 
@@ -244,9 +248,13 @@ def demand_file(
     _tell(
         office_reviewers(),
         demand,
-        _("Demand #%(id)d waits for routing: %(title)s"),
-        _("%(dept)s needs data the catalog lacks: %(title)s. Route it to a likely owner.")
-        % {"dept": department.code, "title": demand.title},
+        gettext_noop("Demand #%(id)d waits for routing: %(title)s"),
+        Localized(
+            gettext_noop(
+                "%(dept)s needs data the catalog lacks: %(title)s. Route it to a likely owner."
+            ),
+            {"dept": department.code, "title": demand.title},
+        ),
     )
     return demand
 
@@ -292,17 +300,19 @@ def demand_route(
     _tell(
         _stewards(department.pk),
         demand,
-        _("Demand #%(id)d is routed to your department: %(title)s"),
-        _(
-            "Answer with a resource in the catalog, or decline with reasons, within %(n)d working "
-            "days."
-        )
-        % {"n": DEMAND_ANSWER_DAYS},
+        gettext_noop("Demand #%(id)d is routed to your department: %(title)s"),
+        Localized(
+            gettext_noop(
+                "Answer with a resource in the catalog, or decline with reasons, within %(n)d "
+                "working days."
+            ),
+            {"n": DEMAND_ANSWER_DAYS},
+        ),
     )
     _tell(
         _requesters(demand),
         demand,
-        _("Demand #%(id)d is routed to %(dept)s"),
+        gettext_noop("Demand #%(id)d is routed to %(dept)s"),
         dept=department.code,
     )
     return demand
@@ -345,9 +355,11 @@ def demand_answer(
     _tell(
         _requesters(demand, with_supporters=True),
         demand,
-        _("Demand #%(id)d is answered: %(title)s"),
-        _("%(dept)s answers with %(res)s (%(ident)s). Request it from the catalog.")
-        % {"dept": department.code, "res": resource.title, "ident": resource.identifier},
+        gettext_noop("Demand #%(id)d is answered: %(title)s"),
+        Localized(
+            gettext_noop("%(dept)s answers with %(res)s (%(ident)s). Request it from the catalog."),
+            {"dept": department.code, "res": resource.title, "ident": resource.identifier},
+        ),
     )
     return demand
 
@@ -363,7 +375,7 @@ def demand_decline(*, actor: Any, demand: Demand, reason: str | None) -> Demand:
     _tell(
         _requesters(demand, with_supporters=True),
         demand,
-        _("Demand #%(id)d was declined: %(title)s"),
+        gettext_noop("Demand #%(id)d was declined: %(title)s"),
         reason,
     )
     return demand
@@ -381,7 +393,7 @@ def demand_withdraw(*, actor: Any, demand: Demand, reason: str | None = "") -> D
     routed_to = demand.routed_to_id
     _move(demand, "withdraw", actor, demand.requesting_department, _text(reason))
     if routed_to:
-        _tell(_stewards(routed_to), demand, _("Demand #%(id)d was withdrawn: %(title)s"))
+        _tell(_stewards(routed_to), demand, gettext_noop("Demand #%(id)d was withdrawn: %(title)s"))
     return demand
 
 
@@ -437,7 +449,12 @@ def demand_join(
         reason=supporter.purpose,
     )
     _record(demand, step)
-    _tell(_requesters(demand), demand, _("%(dept)s joined demand #%(id)d"), dept=department.code)
+    _tell(
+        _requesters(demand),
+        demand,
+        gettext_noop("%(dept)s joined demand #%(id)d"),
+        dept=department.code,
+    )
     return supporter
 
 
@@ -450,8 +467,9 @@ def demands_mark_overdue(*, today: datetime.date | None = None) -> int:
     return overdue_mark(
         late,
         recipients=lambda demand: [*_stewards(demand.routed_to_id), *office_reviewers()],
-        subject=lambda demand: (
-            _("Demand #%(id)d is overdue (due %(due)s)") % {"id": demand.pk, "due": demand.due_date}
+        subject=lambda demand: Localized(
+            gettext_noop("Demand #%(id)d is overdue (due %(due)s)"),
+            {"id": demand.pk, "due": demand.due_date},
         ),
         url=lambda demand: demand.get_absolute_url(),
         key=lambda demand: f"demand:{demand.pk}:overdue:{demand.due_date}",

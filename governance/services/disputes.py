@@ -21,7 +21,7 @@ from django.core.validators import FileExtensionValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from access_requests.models import Request
 from departments.models import Department
@@ -37,7 +37,7 @@ from governance.models import Dispute, DisputeStep
 from governance.services.subjects import Subject, disputed_subject
 from ledger.models import LedgerEntry
 from ledger.services import text_sha256
-from notifications.services import notify
+from notifications.services import Localized, Text, notify
 from rights.models import Grant
 from sharing.models import Delivery
 from workdays.deadlines import add_working_days
@@ -193,9 +193,10 @@ def party_members(dispute: Dispute, only: int | None = None) -> Iterable[Any]:
     return members_with_roles(ids, DISPUTE_ACTING_ROLES)
 
 
-def tell(users: Iterable[Any], dispute: Dispute, subject: str, body: str = "") -> None:
-    """Notify ``users`` (on commit); ``subject`` may name the dispute's ``id``, resource
-    (``res``) and raising department (``dept``)."""
+def tell(users: Iterable[Any], dispute: Dispute, subject: str, body: Text = "") -> None:
+    """Notify ``users`` (on commit); ``subject`` is a msgid (``gettext_noop``) that may name the
+    dispute's ``id``, resource (``res``) and raising department (``dept``), worded in each
+    recipient's language; a plain-text body (a statement, a reason) goes as written."""
     values = {
         "id": dispute.pk,
         "res": dispute.resource.title,
@@ -203,8 +204,8 @@ def tell(users: Iterable[Any], dispute: Dispute, subject: str, body: str = "") -
     }
     notify(
         recipients=users,
-        subject=subject % values,
-        body=body or subject % values,
+        subject=Localized(subject, values),
+        body=body or Localized(subject, values),
         url=dispute.get_absolute_url(),
     )
 
@@ -346,8 +347,10 @@ def dispute_raise(
     tell(
         party_members(dispute, only=respondent.pk),
         dispute,
-        _("Dispute #%(id)d raised by %(dept)s on %(res)s"),
-        f"{disputed}\n\n{_('Asked')}: {asked}",
+        gettext_noop("Dispute #%(id)d raised by %(dept)s on %(res)s"),
+        Localized(
+            gettext_noop("%(disputed)s\n\nAsked: %(asked)s"), {"disputed": disputed, "asked": asked}
+        ),
     )
     return dispute
 
@@ -381,7 +384,7 @@ def dispute_statement(
     tell(
         party_members(dispute, only=other.pop() if other else None),
         dispute,
-        _("New statement in dispute #%(id)d on %(res)s"),
+        gettext_noop("New statement in dispute #%(id)d on %(res)s"),
         text,
     )
     return dispute
@@ -401,9 +404,9 @@ def dispute_escalate(*, actor: Any, dispute: Dispute, reason: str) -> Dispute:
         step = move(dispute, "escalate", actor, department, reason, due_date=due)
     record(dispute, step)
     subject = (
-        _("Dispute #%(id)d on %(res)s is referred to the supervising authority")
+        gettext_noop("Dispute #%(id)d on %(res)s is referred to the supervising authority")
         if step.action == "refer"
-        else _("Dispute #%(id)d on %(res)s awaits the office's decision")
+        else gettext_noop("Dispute #%(id)d on %(res)s awaits the office's decision")
     )
     # Office reviewers who are members of a party (other than the office) may not decide.
     parties = dispute.party_ids - office_department_ids()
@@ -425,6 +428,6 @@ def dispute_withdraw(*, actor: Any, dispute: Dispute, reason: str = "") -> Dispu
     tell(
         party_members(dispute, only=dispute.respondent_department_id),
         dispute,
-        _("Dispute #%(id)d on %(res)s was withdrawn"),
+        gettext_noop("Dispute #%(id)d on %(res)s was withdrawn"),
     )
     return dispute

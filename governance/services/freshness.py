@@ -7,7 +7,7 @@ import datetime
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from catalog.models import Resource
 from departments.models import Membership
@@ -15,7 +15,7 @@ from departments.selectors import members_with_roles
 from governance.models import ResourceFreshness
 from ledger.models import LedgerEntry
 from ledger.services import ledger_append
-from notifications.services import notify
+from notifications.services import Localized, lowercase, notify
 
 # How old the newest release may be before a published resource is flagged stale. Real-time and
 # irregular resources have no cycle to miss.
@@ -99,18 +99,20 @@ def resources_flag_stale(*, now: datetime.datetime | None = None) -> tuple[int, 
 def _tell_stale(resource: Resource, basis: datetime.datetime, days: int | None) -> None:
     values = {
         "res": resource.title,
-        "cycle": resource.get_update_cycle_display().lower(),
+        "cycle": lowercase(Resource.UpdateCycle(resource.update_cycle).label),
         "date": timezone.localtime(basis).date().isoformat(),
         "n": days,
     }
     notify(
         recipients=members_with_roles([resource.owner_department_id], [Membership.Role.STEWARD]),
-        subject=_("%(res)s is out of date") % values,
-        body=_(
-            "%(res)s is updated %(cycle)s, but its newest release dates from %(date)s (more than "
-            "%(n)d days ago). Upload a new release."
-        )
-        % values,
+        subject=Localized(gettext_noop("%(res)s is out of date"), values),
+        body=Localized(
+            gettext_noop(
+                "%(res)s is updated %(cycle)s, but its newest release dates from %(date)s (more "
+                "than %(n)d days ago). Upload a new release."
+            ),
+            values,
+        ),
         url=resource.get_absolute_url(),
         # Once per stale period: a new release (or first publication) starts a new one.
         key=f"resource:{resource.pk}:stale:{basis.isoformat()}",

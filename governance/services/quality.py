@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from catalog.models import Release, Resource
 from catalog.selectors import latest_release
@@ -34,7 +34,7 @@ from governance.models import QualityReport, QualityReportStep
 from governance.permissions import department_may_report_quality
 from ledger.models import LedgerEntry
 from ledger.services import text_sha256
-from notifications.services import notify
+from notifications.services import Localized, Text, lowercase, notify
 from workdays.deadlines import add_working_days
 from workflow.engine import Workflow, overdue_mark, require_reason
 
@@ -143,12 +143,14 @@ def _move(
 # --- who is told ----------------------------------------------------------------------------
 
 
-def _tell(users: Iterable[Any], report: QualityReport, subject: str, body: str = "") -> None:
+def _tell(users: Iterable[Any], report: QualityReport, subject: str, body: Text = "") -> None:
+    """Notify ``users``; ``subject`` is a msgid (``gettext_noop``) naming ``id`` and ``res``,
+    worded in each recipient's language; a plain-text body (a reason) goes as written."""
     values = {"id": report.pk, "res": report.resource.title}
     notify(
         recipients=users,
-        subject=subject % values,
-        body=body or subject % values,
+        subject=Localized(subject, values),
+        body=body or Localized(subject, values),
         url=report.get_absolute_url(),
     )
 
@@ -269,14 +271,19 @@ def quality_report_file(
     _tell(
         _owner_stewards(report),
         report,
-        _("Quality report #%(id)d on %(res)s"),
-        _("%(dept)s reports a problem (%(kind)s) with %(res)s. Answer within %(n)d working days.")
-        % {
-            "dept": department.code,
-            "kind": report.get_kind_display().lower(),
-            "res": resource.title,
-            "n": QUALITY_REPORT_DAYS,
-        },
+        gettext_noop("Quality report #%(id)d on %(res)s"),
+        Localized(
+            gettext_noop(
+                "%(dept)s reports a problem (%(kind)s) with %(res)s. Answer within %(n)d working "
+                "days."
+            ),
+            {
+                "dept": department.code,
+                "kind": lowercase(QualityReport.Kind(report.kind).label),
+                "res": resource.title,
+                "n": QUALITY_REPORT_DAYS,
+            },
+        ),
     )
     return report
 
@@ -310,7 +317,7 @@ def quality_report_acknowledge(
     report = _locked(report)
     department = _owner_acting(actor, report)
     _move(report, "acknowledge", actor, department, _text(reason))
-    _tell(_reporters(report), report, _("Quality report #%(id)d was acknowledged"))
+    _tell(_reporters(report), report, gettext_noop("Quality report #%(id)d was acknowledged"))
     return report
 
 
@@ -325,7 +332,7 @@ def quality_report_answer(
     department = _owner_acting(actor, report)
     report.answer = reason
     _move(report, "answer", actor, department, reason)
-    _tell(_reporters(report), report, _("Quality report #%(id)d was answered"), reason)
+    _tell(_reporters(report), report, gettext_noop("Quality report #%(id)d was answered"), reason)
     return report
 
 
@@ -358,13 +365,13 @@ def quality_report_resolve(
     report.answer = reason
     report.resolution_release = release
     _move(report, "resolve", actor, department, reason)
-    body = reason
+    body: Text = reason
     if release is not None:
-        body = _("%(reason)s\nCorrected in release %(n)d.") % {
-            "reason": reason,
-            "n": release.sequence,
-        }
-    _tell(_reporters(report), report, _("Quality report #%(id)d was resolved"), body)
+        body = Localized(
+            gettext_noop("%(reason)s\nCorrected in release %(n)d."),
+            {"reason": reason, "n": release.sequence},
+        )
+    _tell(_reporters(report), report, gettext_noop("Quality report #%(id)d was resolved"), body)
     return report
 
 
@@ -376,7 +383,7 @@ def quality_report_confirm(
     report = _locked(report)
     department = _reporter_acting(actor, report)
     _move(report, "confirm", actor, department, _text(reason))
-    _tell(_owner_stewards(report), report, _("Quality report #%(id)d was closed"))
+    _tell(_owner_stewards(report), report, gettext_noop("Quality report #%(id)d was closed"))
     return report
 
 
@@ -390,7 +397,9 @@ def quality_report_reopen(
     report = _locked(report)
     department = _reporter_acting(actor, report)
     _move(report, "reopen", actor, department, reason)
-    _tell(_owner_stewards(report), report, _("Quality report #%(id)d was reopened"), reason)
+    _tell(
+        _owner_stewards(report), report, gettext_noop("Quality report #%(id)d was reopened"), reason
+    )
     return report
 
 
@@ -405,9 +414,9 @@ def quality_reports_mark_overdue(*, today: datetime.date | None = None) -> int:
     return overdue_mark(
         late,
         recipients=lambda report: [*_owner_stewards(report), *office_reviewers()],
-        subject=lambda report: (
-            _("Quality report #%(id)d is overdue (due %(due)s)")
-            % {"id": report.pk, "due": report.due_date}
+        subject=lambda report: Localized(
+            gettext_noop("Quality report #%(id)d is overdue (due %(due)s)"),
+            {"id": report.pk, "due": report.due_date},
         ),
         url=lambda report: report.get_absolute_url(),
         key=lambda report: f"qualityreport:{report.pk}:overdue:{report.due_date}",
