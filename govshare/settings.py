@@ -154,6 +154,8 @@ GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user object; the portal denies by default
 
 LANGUAGE_CODE = "en"
+# Date formats per language, over Django's (govshare/formats/__init__.py says why).
+FORMAT_MODULE_PATH = ["govshare.formats"]
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -12,9 +13,10 @@ from sharing import urls as sharing_urls
 from transparency.register import register_page
 from transparency.views import scoreboard_csv, scoreboard_page
 
+# The office works in admin, in its own language (Profile.language, like every page).
 admin.site.site_header = "govshare"
-admin.site.site_title = "govshare office"
-admin.site.index_title = "Data management office"
+admin.site.site_title = gettext_lazy("govshare office")
+admin.site.index_title = gettext_lazy("Data management office")
 
 
 @login_not_required

@@ -1,5 +1,7 @@
 """The language switcher: Django's set_language, remembered per person in their profile."""
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -138,3 +140,59 @@ def test_workflow_notifications_are_worded_for_each_recipient(
     to_requester = Notification.objects.filter(recipient=requester).latest("pk")
     assert to_requester.subject == f"Request #{number} for {title} was returned"
     assert to_requester.body == reason
+
+
+@pytest.mark.django_db
+def test_the_office_gets_admin_in_chinese():
+    """The office works in Django admin; with Chinese chosen, admin's own words (Django's
+    catalog), the site titles and the project's model names (this catalog) are Chinese."""
+    from django.apps import apps
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.utils import translation
+
+    from departments.services import profile_set_language
+
+    office = get_user_model().objects.create_superuser("office_admin", "oa@example.gov", "x")
+    profile_set_language(user=office, language="zh-hans")
+    client = Client()
+    client.force_login(office)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert html_lang(response) == "zh-hans"
+    text = response.content.decode()
+    assert "数据管理机构" in text  # index_title
+    # The project's own apps: folders at the top of the repository (not the venv's packages).
+    ours = {c.label for c in apps.get_app_configs() if Path(c.path).parent == settings.BASE_DIR}
+    with translation.override("zh-hans"):
+        names = [
+            (str(model._meta.verbose_name_plural), model._meta.verbose_name_plural)
+            for model in admin.site._registry
+            if model._meta.app_label in ours
+        ]
+    shown = [chinese for chinese, _ in names if chinese in text]
+    assert shown, "the index lists the project's models"
+    for chinese, lazy in names:
+        with translation.override("en"):
+            english = str(lazy)
+        assert chinese != english, f"{english} has no Chinese name"
+    assert "Data management office" not in text
+
+
+@pytest.mark.django_db
+def test_dates_follow_the_language(request_draft, requester):
+    """English keeps ISO 8601; Chinese writes 2026年12月2日 (govshare/formats/)."""
+    from django.utils import timezone
+
+    from departments.services import profile_set_language
+
+    moment = timezone.localtime(request_draft.steps.order_by("pk").first().at)
+    client = Client()
+    client.force_login(requester)
+    english = client.get(request_draft.get_absolute_url()).content.decode()
+    assert moment.strftime("%Y-%m-%d %H:%M") in english
+    profile_set_language(user=requester, language="zh-hans")
+    client.force_login(requester)
+    chinese = client.get(request_draft.get_absolute_url()).content.decode()
+    assert f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}" in chinese
+    assert moment.strftime("%Y-%m-%d %H:%M") not in chinese
