@@ -89,6 +89,44 @@ def artifacts_dir():
     return path
 
 
+# --- the browser (tests/test_browser*.py) ----------------------------------------------------
+
+# Playwright's sync API runs an asyncio event loop in the test's thread while the browser is open.
+# Django sees that running loop and refuses any synchronous ORM call from this thread with
+# SynchronousOnlyOperation (e.g. ``released.refresh_from_db()`` after a browser action). Nothing
+# here shares a connection with the loop: the ORM runs synchronously in the test thread and the
+# live server answers from its own thread, so turning the guard off is safe (see ``page``).
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Only for the browser's lifetime: a module-level setting would leak into other tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            pg = context.new_page()
+            pg.set_default_timeout(10_000)
+            yield pg
+        finally:
+            browser.close()
+
+
+# Collects every Content-Security-Policy violation the page reports. Playwright injects this
+# before the page's own scripts, from outside the page, so the policy does not block it.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
 @pytest.fixture
 def departments(db):
     return {

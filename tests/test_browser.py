@@ -6,37 +6,16 @@ them under ``CI=true``) when Chromium is missing.
 ``live_server`` runs Django in a separate thread with its own database connection, so it can only
 see committed rows: pytest-django therefore switches any test that requests ``live_server`` to
 ``transactional_db`` semantics, and the data fixtures (``released``, ``steward``) commit for real.
+The ``page`` fixture and ``CSP_LISTENER`` live in conftest.py (tests/test_browser_zh.py uses
+them too).
 """
 
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.conftest import CHROMIUM, PASSWORD
-
-# Playwright's sync API runs an asyncio event loop in the test's thread while the browser is open.
-# Django sees that running loop and refuses any synchronous ORM call from this thread with
-# SynchronousOnlyOperation (e.g. ``released.refresh_from_db()`` after a browser action). Nothing
-# here shares a connection with the loop: the ORM runs synchronously in the test thread and the
-# live server answers from its own thread, so turning the guard off is safe (see ``page``).
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    # Only for the browser's lifetime: a module-level setting would leak into other tests.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            pg = context.new_page()
-            pg.set_default_timeout(10_000)
-            yield pg
-        finally:
-            browser.close()
+from tests.conftest import CSP_LISTENER, PASSWORD
 
 
 @pytest.mark.browser
@@ -105,16 +84,6 @@ def test_first_tab_focuses_the_skip_link(live_server, steward, page):
 
     skip.press("Enter")
     expect(page.locator("main#main")).to_be_focused()
-
-
-# Collects every Content-Security-Policy violation the page reports. Playwright injects this
-# before the page's own scripts, from outside the page, so the policy does not block it.
-CSP_LISTENER = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
-});
-"""
 
 
 @pytest.fixture
