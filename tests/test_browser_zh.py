@@ -152,7 +152,8 @@ def test_a_requester_files_a_request_in_chinese(
     summary = page.get_by_role("alert")
     expect(summary.get_by_role("heading")).to_have_text("请更正以下问题")  # Please correct ...
     expect(summary.get_by_role("listitem")).to_have_count(1)
-    expect(summary.get_by_role("listitem")).to_contain_text(PERIOD_ERROR)
+    # The full-width colon of Chinese between the field and its error.
+    expect(summary.get_by_role("listitem")).to_have_text(f"有效期至：{PERIOD_ERROR}")
     expect(summary.get_by_role("link", name="有效期至")).to_have_attribute(
         "href", "#id_valid_until"
     )
