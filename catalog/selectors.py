@@ -3,7 +3,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
@@ -67,20 +67,36 @@ def search(queryset: QuerySet[Resource], text: str | None) -> QuerySet[Resource]
     (core.search: the index holds the pairs of characters of each Chinese run). PostgreSQL uses
     the GIN index on ``search_text`` (see migration catalog 0002); other databases fall back to
     substring matching, which gives the same answers.
+
+    Ranked: the entry whose identifier is the query first, then entries by how many of the
+    query's words their title holds, then by title. The rank is computed only over the matches.
     """
     terms = _TERM.findall(text or "")
     if not terms:
         return queryset
+    pieces = core_search.pieces(text or "")
     if connection.vendor == "postgresql":
         match = RawSQL(
             "to_tsvector('simple', catalog_resource.search_text) @@ to_tsquery('simple', %s)",
             [core_search.tsquery(text or "")],
             output_field=BooleanField(),
         )
-        return queryset.filter(match)
-    for term in core_search.pieces(text or ""):
-        queryset = queryset.filter(search_text__icontains=term)
-    return queryset
+        queryset = queryset.filter(match)
+    else:
+        for term in pieces:
+            queryset = queryset.filter(search_text__icontains=term)
+    rank = Case(
+        When(identifier__iexact=(text or "").strip(), then=Value(len(pieces) + 1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    for piece in pieces:
+        rank += Case(
+            When(title__icontains=piece, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    return queryset.annotate(search_rank=rank).order_by("-search_rank", "title", "id")
 
 
 def releases_of(resource: Resource) -> QuerySet[Release]:

@@ -260,3 +260,43 @@ def test_chinese_search_uses_the_full_text_index_on_postgres(requester, chinese_
         plan = queryset.explain()
         cursor.execute("RESET enable_seqscan")
     assert "catalog_resource_search_fts" in plan
+
+
+def _published(steward, departments, identifier, title, abstract):
+    resource = services.resource_create(
+        actor=steward,
+        owner_department=departments["HEALTH"],
+        data=resource_data(identifier=identifier, title=title, abstract=abstract),
+        methods=["upload"],
+        items=[{"name": "code", "type": "string", "sensitivity": "public"}],
+    )
+    return services.resource_publish(actor=steward, resource=resource)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # The title holds the word: first, though "Aardvark…" sorts before it by title.
+        ("许可", ["医疗机构执业许可信息", "Aardvark permits register"]),
+        ("clinics", ["Licensed clinics", "Aardvark permits register"]),
+        # Both words in the title beat one.
+        ("执业 许可", ["医疗机构执业许可信息", "Aardvark permits register"]),
+        # The identifier itself comes first.
+        ("HEALTH-AARD-009", ["Aardvark permits register"]),
+    ],
+)
+def test_search_ranks_title_matches_first(
+    requester, steward, departments, chinese_catalog, query, expected
+):
+    _published(
+        steward,
+        departments,
+        "HEALTH-AARD-009",
+        "Aardvark permits register",
+        "Lists clinics and their 执业许可 (licences); see HEALTH-LIC-002.",
+    )
+    api = APIClient()
+    api.force_authenticate(requester)
+    response = api.get("/api/v1/resources/", {"search": query})
+    assert response.status_code == 200
+    assert titles(response) == expected
