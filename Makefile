@@ -14,6 +14,15 @@ LOCK_ARGS ?=
 # Development and test runs only; production sets DEBUG=false with SECRET_KEY and ALLOWED_HOSTS.
 DEV_ENV := DEBUG=true
 PYTEST_ARGS ?=
+# The demo world's language (seed_demo --lang): `make demo DEMO_LANG=zh-hans` builds it in Chinese.
+# `make demo LANG=zh-hans` does too, but only when LANG is given on make's command line: from the
+# environment LANG is the shell's locale (C.UTF-8, en_US.UTF-8 ...), never a demo language, and
+# the command line's value is kept from the recipes, where it would be taken for the locale.
+DEMO_LANG ?= en
+ifeq ($(origin LANG),command line)
+DEMO_LANG := $(LANG)
+unexport LANG
+endif
 
 # Translations (README "Translations"): each locale/<lang>/LC_MESSAGES/*.po is the source, kept in
 # git; its .mo is built from it by msgfmt (what `manage.py compilemessages` runs) for venv, demo
@@ -56,7 +65,7 @@ messages: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed-test $(MO_FILES)
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
-	$(DEV_ENV) $(PY) manage.py seed_demo
+	$(DEV_ENV) $(PY) manage.py seed_demo --lang $(DEMO_LANG)
 	$(DEV_ENV) bash scripts/demo.sh
 
 test: $(VENV)/.installed-test $(MO_FILES)

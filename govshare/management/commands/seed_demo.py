@@ -1,9 +1,14 @@
-"""The demo world of DESIGN.md. Idempotent: running it again changes nothing but passwords."""
+"""The demo world of DESIGN.md. Idempotent: running it again changes nothing but passwords.
+
+``--lang zh-hans`` builds the same world with its human texts in Chinese (_demo_texts.py holds
+them, one table per language) and sets the demo users' language to zh-hans.
+"""
 
 import io
 import random
 import subprocess
 import sys
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,7 +18,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from access_requests import services as request_services
 from access_requests.models import Request
@@ -29,15 +34,18 @@ from ledger import keys
 from ledger.services import ledger_checkpoint_sign
 from sharing.deliveries import deliveries_dispatch, delivery_build
 
+from ._demo_texts import TEXTS
+
 # The demo's witnesses: HEALTH's and CIVIL's, on loopback (scripts/demo.sh starts them).
 DEMO_WITNESSES = [("HEALTH", 8101), ("CIVIL", 8102)]
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, printed by the command
 
+# The world's structure; its names and other texts are in _demo_texts.TEXTS[lang].
 DEPARTMENTS = [
-    ("OFFICE", "Data Management Office", Department.Kind.OFFICE),
-    ("HEALTH", "Health Bureau", Department.Kind.ORDINARY),
-    ("CIVIL", "Civil Affairs Bureau", Department.Kind.ORDINARY),
-    ("POLICE", "Public Security Bureau", Department.Kind.ORDINARY),
+    ("OFFICE", Department.Kind.OFFICE),
+    ("HEALTH", Department.Kind.ORDINARY),
+    ("CIVIL", Department.Kind.ORDINARY),
+    ("POLICE", Department.Kind.ORDINARY),
 ]
 USERS = [
     ("office", "OFFICE", Membership.Role.REVIEWER, True),
@@ -47,34 +55,35 @@ USERS = [
     ("police_clerk", "POLICE", Membership.Role.REQUESTER, False),
 ]
 VACCINATION_ITEMS = [
-    ("resident_id", "string", "personal", True, "Resident identity number (pseudonymised)"),
-    ("birth_date", "date", "personal", True, "Date of birth"),
-    ("vaccine_code", "string", "internal", True, "National vaccine product code"),
-    ("dose_number", "integer", "internal", True, "Dose in the schedule (1, 2, ...)"),
-    ("vaccination_date", "date", "internal", True, "Date the dose was given"),
-    ("clinic_code", "string", "public", True, "Registered clinic that gave the dose"),
-    ("lot_fee", "decimal", "internal", False, "Fee charged for the lot, if any"),
-    ("adverse_event", "boolean", "sensitive", False, "An adverse event was reported"),
+    ("resident_id", "string", "personal", True),
+    ("birth_date", "date", "personal", True),
+    ("vaccine_code", "string", "internal", True),
+    ("dose_number", "integer", "internal", True),
+    ("vaccination_date", "date", "internal", True),
+    ("clinic_code", "string", "public", True),
+    ("lot_fee", "decimal", "internal", False),
+    ("adverse_event", "boolean", "sensitive", False),
 ]
 CLINIC_ITEMS = [
-    ("clinic_code", "string", "public", True, "Registered clinic code"),
-    ("clinic_name", "string", "public", True, "Registered name"),
-    ("district", "string", "public", True, "District"),
-    ("licensed_until", "date", "public", True, "End of the current licence"),
+    ("clinic_code", "string", "public", True),
+    ("clinic_name", "string", "public", True),
+    ("district", "string", "public", True),
+    ("licensed_until", "date", "public", True),
 ]
+PSY_ITEMS = [("case_id", "string", "sensitive", True)]
 
 
-def _items(spec, lookup_keys=("resident_id", "clinic_code")):
+def _items(spec, descriptions, lookup_keys=("resident_id", "clinic_code")):
     return [
         {
             "name": n,
             "type": t,
             "sensitivity": s,
             "required": r,
-            "description": d,
+            "description": descriptions[n],
             "lookup_key": n in lookup_keys,
         }
-        for n, t, s, r, d in spec
+        for n, t, s, r in spec
     ]
 
 
@@ -95,32 +104,34 @@ def vaccination_csv(rows, seed=2026):
     return out.getvalue().encode("utf-8")
 
 
-def clinics_csv():
+def clinics_csv(texts):
+    """40 clinics; their names and districts (prose cells) in the world's language."""
+    names, districts = texts["clinic_names"], texts["districts"]
     lines = ["clinic_code,clinic_name,district,licensed_until"]
     for n in range(1, 41):
-        lines.append(f"CL-{n:03d},Community Clinic {n},District {1 + n % 6},2027-12-31")
+        lines.append(f"CL-{n:03d},{names[n - 1]},{districts[n % 6]},2027-12-31")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-VACC_REQUEST_ITEMS = [
-    ("resident_id", "To match the pupil to the record."),
-    ("vaccine_code", "To check which vaccines were given."),
-    ("dose_number", "To check the schedule is complete."),
-    ("birth_date", "To confirm identity."),
-]
-REQUEST_BASIS = {
-    "legal_basis_kind": "statute",
-    "legal_basis_citation": "Education Law",
-    "legal_basis_article": "art. 12",
-    "legal_basis_text": "Schools verify immunisation records before enrolment.",
-}
+# The items a vaccination request names, in this order (slices pick some of them).
+VACC_REQUEST_ITEMS = ["resident_id", "vaccine_code", "dose_number", "birth_date"]
+
+
+def _reasons(texts, resource, names):
+    """(item, why) pairs: each item with its reason of _demo_texts' "item_reasons"."""
+    return [(name, texts["item_reasons"][f"{resource}.{name}"]) for name in names]
+
+
+def _request_basis(texts):
+    return {"legal_basis_kind": "statute", **texts["request_basis"]}
 
 
 class _RequestFiler:
     """Files a demo request as a draft: ``file(user, dept, resource, items, method=...)``."""
 
-    def __init__(self, departments):
+    def __init__(self, departments, texts):
         self.departments = departments
+        self.texts = texts
         self.vaccination = Resource.objects.get(identifier="HEALTH-VACC-001")
         self.clinics = Resource.objects.get(identifier="HEALTH-CLINIC-001")
         self.today = timezone.localdate()
@@ -133,8 +144,8 @@ class _RequestFiler:
             department=self.departments[dept],
             resource=resource,
             data={
-                "purpose": extra.pop("purpose", "Verify vaccination status at school entry."),
-                **REQUEST_BASIS,
+                "purpose": extra.pop("purpose", self.texts["purposes"]["default"]),
+                **_request_basis(self.texts),
                 "method": method,
                 "frequency": frequency,
                 "valid_from": self.today,
@@ -151,9 +162,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD)
         parser.add_argument("--rows", type=int, default=300, help="Rows in the demo release.")
+        parser.add_argument(
+            "--lang",
+            choices=sorted(TEXTS),
+            default="en",
+            help="Language of the world's names and texts (zh-hans: Chinese, and the demo "
+            "users see the portal in Chinese). Only what does not exist yet is created in it.",
+        )
+
+    def handle(self, *args, password, rows, lang="en", **options):
+        self.texts = TEXTS[lang]
+        language = self.texts["profile_language"]
+        # What the services word as they go (notifications, mails) is worded in the users' language.
+        with translation.override(language) if language else nullcontext():
+            self._build(password, rows)
 
     @transaction.atomic
-    def handle(self, *args, password, rows, **options):
+    def _build(self, password, rows):
         departments = self._departments()
         users = self._users(departments, password)
         self._catalog(users["health_steward"], departments["HEALTH"], rows)
@@ -169,6 +194,8 @@ class Command(BaseCommand):
             self._witness_keys()
         self.stdout.write(self.style.SUCCESS("Demo world ready."))
         self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
+        if self.texts["profile_language"]:
+            self.stdout.write(f"Their language: {self.texts['profile_language']}.")
 
     def _witness_keys(self):
         """HEALTH's and CIVIL's witness keys for the demo (scripts/demo.sh runs the witnesses).
@@ -200,11 +227,18 @@ class Command(BaseCommand):
             self.stdout.write(f"Witness of {code}: {vkey.read_text().strip()} on port {port}")
 
     def _departments(self):
-        departments = {}
-        for code, name, kind in DEPARTMENTS:
+        departments, named, kept = {}, self.texts["departments"], []
+        for code, kind in DEPARTMENTS:
             department = Department.objects.filter(code=code).first()
+            if department is not None and department.name != named[code]:
+                kept.append(f"{code} “{department.name}”")
             departments[code] = department or department_services.department_create(
-                code=code, name=name, kind=kind
+                code=code, name=named[code], kind=kind
+            )
+        if kept:
+            self.stdout.write(
+                f"Kept as seeded before: {', '.join(kept)}. A world keeps its texts; start from "
+                "an empty database for another --lang."
             )
         return departments
 
@@ -212,8 +246,9 @@ class Command(BaseCommand):
         User = get_user_model()
         users = {}
         view_perms = Permission.objects.filter(codename__startswith="view_")
+        language = self.texts["profile_language"]
         for username, code, role, staff in USERS:
-            user, _ = User.objects.get_or_create(username=username)
+            user, _ = User.objects.get_or_create(username=username, defaults=self._name(username))
             user.set_password(password)
             user.is_staff = staff
             user.email = f"{username}@demo.govshare.invalid"
@@ -223,12 +258,19 @@ class Command(BaseCommand):
             department_services.membership_grant(user=user, department=departments[code], role=role)
             forget_roles(user)
             users[username] = user
-        admin, _ = User.objects.get_or_create(username="admin")
+        admin, _ = User.objects.get_or_create(username="admin", defaults=self._name("admin"))
         admin.is_staff = admin.is_superuser = True
         admin.email = "admin@demo.govshare.invalid"
         admin.set_password(password)
         admin.save()
+        if language:  # before the workflow, so their notifications are worded in it too
+            for user in [*users.values(), admin]:
+                department_services.profile_set_language(user=user, language=language)
         return users
+
+    def _name(self, username):
+        first, last = self.texts["users"][username]
+        return {"first_name": first, "last_name": last}
 
     def _catalog(self, steward, health, rows):
         """HEALTH's three entries: conditional (with a release), unconditional, not shareable."""
@@ -236,53 +278,36 @@ class Command(BaseCommand):
             steward,
             health,
             identifier="HEALTH-VACC-001",
-            title="Vaccination records",
-            abstract="Every vaccine dose given in the city's clinics, one row per dose, "
-            "for checking vaccination status and planning campaigns.",
-            classification="Health / Immunisation",
             sharing_type="conditional",
-            sharing_conditions="Only for statutory duties that need vaccination status; "
-            "personal items only with a legal basis naming them.",
             methods=["periodic_copy", "realtime", "result_only"],
-            legal_basis="Vaccine Administration Law, art. 36 (immunisation records).",
             update_cycle="daily",
-            items=_items(VACCINATION_ITEMS),
+            spec=VACCINATION_ITEMS,
             csv=vaccination_csv(rows),
         )
         self._resource(
             steward,
             health,
             identifier="HEALTH-CLINIC-001",
-            title="Licensed clinics",
-            abstract="Registered clinics with their licence period.",
-            classification="Health / Facilities",
             sharing_type="unconditional",
             methods=["periodic_copy", "upload", "realtime"],
-            legal_basis="Medical Institutions Regulation, art. 15 (registration).",
             update_cycle="monthly",
-            items=_items(CLINIC_ITEMS),
-            csv=clinics_csv(),
+            spec=CLINIC_ITEMS,
+            csv=clinics_csv(self.texts),
         )
         self._resource(
             steward,
             health,
             identifier="HEALTH-PSY-001",
-            title="Psychiatric case notes",
-            abstract="Clinical notes of psychiatric treatment.",
-            classification="Health / Clinical",
             sharing_type="not_shareable",
-            not_shareable_reason="Clinical notes are confidential medical records.",
-            not_shareable_law="Mental Health Law, art. 4 (confidentiality of patient records).",
             methods=[],
-            legal_basis="Mental Health Law, art. 47 (case records).",
             update_cycle="irregular",
-            items=_items([("case_id", "string", "sensitive", True, "Case number")]),
+            spec=PSY_ITEMS,
             csv=None,
         )
 
     def _workflow(self, users, departments):
         """One request in each interesting state, and an active grant of each method."""
-        file = _RequestFiler(departments)
+        file = _RequestFiler(departments, self.texts)
         self._approved_realtime(users, file)
         self._under_review(users, file)
         self._returned_and_rejected(users, file)
@@ -292,22 +317,26 @@ class Command(BaseCommand):
             users["civil_clerk"],
             "CIVIL",
             file.vaccination,
-            VACC_REQUEST_ITEMS[2:3],
-            purpose="Draft: dose completeness.",
+            _reasons(self.texts, "vaccination", VACC_REQUEST_ITEMS[2:3]),
+            purpose=self.texts["purposes"]["draft"],
         )
 
     def _approved_realtime(self, users, file):
         """Approved, partially: an active real-time grant for CIVIL."""
         civil, steward, office = users["civil_clerk"], users["health_steward"], users["office"]
-        approved = file(civil, "CIVIL", file.vaccination, VACC_REQUEST_ITEMS)
-        request_services.request_submit(actor=civil, request=approved)
-        request_services.request_endorse(
-            actor=steward, request=approved, reason="Lawful purpose; items are necessary."
+        reasons = self.texts["reasons"]
+        approved = file(
+            civil,
+            "CIVIL",
+            file.vaccination,
+            _reasons(self.texts, "vaccination", VACC_REQUEST_ITEMS),
         )
+        request_services.request_submit(actor=civil, request=approved)
+        request_services.request_endorse(actor=steward, request=approved, reason=reasons["endorse"])
         request_services.request_approve(
             actor=office,
             request=approved,
-            reason="Approved without birth dates: the resident id suffices.",
+            reason=reasons["approve_partly"],
             fields=["resident_id", "vaccine_code", "dose_number"],
             max_records_per_day=5000,
             max_calls_per_day=2000,
@@ -316,22 +345,23 @@ class Command(BaseCommand):
     def _under_review(self, users, file):
         """One waiting for the owner's opinion, one (unconditional) straight at the office."""
         civil, police = users["civil_clerk"], users["police_clerk"]
+        purposes = self.texts["purposes"]
         owner_review = file(
             police,
             "POLICE",
             file.vaccination,
-            VACC_REQUEST_ITEMS[:2],
-            purpose="Check vaccination of detainees for the health screening.",
+            _reasons(self.texts, "vaccination", VACC_REQUEST_ITEMS[:2]),
+            purpose=purposes["detainee_screening"],
         )
         request_services.request_submit(actor=police, request=owner_review)
         office_review = file(
             civil,
             "CIVIL",
             file.clinics,
-            [("clinic_code", "To link records to clinics."), ("clinic_name", "To show names.")],
+            _reasons(self.texts, "clinics", ["clinic_code", "clinic_name"]),
             method="periodic_copy",
             frequency="monthly",
-            purpose="Keep the list of licensed clinics in the school health register.",
+            purpose=purposes["clinic_register"],
         )
         request_services.request_submit(actor=civil, request=office_review)
 
@@ -339,29 +369,31 @@ class Command(BaseCommand):
         """Returned by the owner for changes; rejected by the office (appealable once)."""
         civil, police = users["civil_clerk"], users["police_clerk"]
         steward, office = users["health_steward"], users["office"]
+        purposes, reasons = self.texts["purposes"], self.texts["reasons"]
         returned = file(
-            police, "POLICE", file.vaccination, VACC_REQUEST_ITEMS, purpose="Statistics."
+            police,
+            "POLICE",
+            file.vaccination,
+            _reasons(self.texts, "vaccination", VACC_REQUEST_ITEMS),
+            purpose=purposes["statistics"],
         )
         request_services.request_submit(actor=police, request=returned)
-        request_services.request_return(
-            actor=steward,
-            request=returned,
-            reason="State which statistics, and why they need personal items.",
-        )
+        request_services.request_return(actor=steward, request=returned, reason=reasons["return"])
         rejected = file(
-            civil, "CIVIL", file.vaccination, VACC_REQUEST_ITEMS[:1], purpose="General research."
+            civil,
+            "CIVIL",
+            file.vaccination,
+            _reasons(self.texts, "vaccination", VACC_REQUEST_ITEMS[:1]),
+            purpose=purposes["research"],
         )
         request_services.request_submit(actor=civil, request=rejected)
         request_services.request_endorse(actor=steward, request=rejected)
-        request_services.request_reject(
-            actor=office,
-            request=rejected,
-            reason="Research is not a statutory duty of the Civil Affairs Bureau.",
-        )
+        request_services.request_reject(actor=office, request=rejected, reason=reasons["reject"])
 
     def _other_methods(self, users, file):
         """A daily periodic copy for CIVIL and a result-only check for POLICE, both approved."""
         steward, office = users["health_steward"], users["office"]
+        purposes = self.texts["purposes"]
         for user, dept, method, frequency, items, purpose in [
             (
                 users["civil_clerk"],
@@ -369,7 +401,7 @@ class Command(BaseCommand):
                 "periodic_copy",
                 "daily",
                 VACC_REQUEST_ITEMS[1:3],
-                "Daily copy of doses for the school health register.",
+                purposes["daily_copy"],
             ),
             (
                 users["police_clerk"],
@@ -377,14 +409,14 @@ class Command(BaseCommand):
                 "result_only",
                 "",
                 VACC_REQUEST_ITEMS[:3],
-                "Confirm a detainee's vaccination without seeing the record.",
+                purposes["result_only"],
             ),
         ]:
             request = file(
                 user,
                 dept,
                 file.vaccination,
-                items,
+                _reasons(self.texts, "vaccination", items),
                 method=method,
                 frequency=frequency,
                 purpose=purpose,
@@ -392,7 +424,10 @@ class Command(BaseCommand):
             request_services.request_submit(actor=user, request=request)
             request_services.request_endorse(actor=steward, request=request)
             request_services.request_approve(
-                actor=office, request=request, reason="Approved.", max_calls_per_day=500
+                actor=office,
+                request=request,
+                reason=self.texts["reasons"]["approve"],
+                max_calls_per_day=500,
             )
 
     def _governance(self, users, departments):
@@ -401,6 +436,7 @@ class Command(BaseCommand):
         from governance.services import quality as governance
 
         if not QualityReport.objects.exists():
+            texts = self.texts["quality_report"]
             report = governance.quality_report_file(
                 actor=users["civil_clerk"],
                 department=departments["CIVIL"],
@@ -408,35 +444,32 @@ class Command(BaseCommand):
                 kind="wrong_value",
                 item="dose_number",
                 lines=[2, 3],
-                description="Second courses restart at dose 1; the schedule check expects 3.",
+                description=texts["description"],
             )
             governance.quality_report_acknowledge(
-                actor=users["health_steward"], report=report, reason="Checking with the clinics."
+                actor=users["health_steward"], report=report, reason=texts["acknowledge"]
             )
         if not Demand.objects.exists():
+            texts = self.texts["demand"]
             demand = demand_services.demand_file(
                 actor=users["civil_clerk"],
                 department=departments["CIVIL"],
                 data={
-                    "title": "Births recorded in hospitals",
-                    "description": "Births recorded by the city's hospitals, to register newborns "
-                    "without asking parents for the hospital certificate.",
-                    "purpose": "Register births on the hospital's record.",
-                    "legal_basis": "Civil Registration Regulation, art. 9 (birth registration).",
+                    key: texts[key] for key in ("title", "description", "purpose", "legal_basis")
                 },
-                items=["mother resident_id", "birth date", "hospital code"],
+                items=list(texts["items"]),
             )
             demand_services.demand_join(
                 actor=users["police_clerk"],
                 demand=demand,
                 department=departments["POLICE"],
-                purpose="Issue identity numbers to newborns.",
+                purpose=texts["join_purpose"],
             )
             demand_services.demand_route(
                 actor=users["office"],
                 demand=demand,
                 department=departments["HEALTH"],
-                reason="Hospitals report births to the health bureau.",
+                reason=texts["route_reason"],
             )
         freshness_services.resources_flag_stale()
 
@@ -448,6 +481,7 @@ class Command(BaseCommand):
         from rights.models import Grant
 
         civil, steward, office = users["civil_clerk"], users["health_steward"], users["office"]
+        texts = self.texts["dispute"]
         realtime = Grant.objects.filter(
             grantee_department__code="CIVIL", method="realtime", status=Grant.Status.ACTIVE
         ).first()
@@ -455,18 +489,11 @@ class Command(BaseCommand):
             actor=civil,
             kind="grant",
             grant=realtime,
-            disputed="The real-time interface stops answering after 2,000 calls a day; during "
-            "school enrolment week our clerks need about 3,500.",
-            asked="Raise the daily call limit to 4,000 for the first two weeks of September.",
+            disputed=texts["disputed"],
+            asked=texts["asked"],
         )
-        disputes.dispute_statement(
-            actor=steward,
-            dispute=dispute,
-            text="The limit protects the clinics' system; we can deliver a one-off copy instead.",
-        )
-        disputes.dispute_escalate(
-            actor=civil, dispute=dispute, reason="A copy would hold more personal data than needed."
-        )
+        disputes.dispute_statement(actor=steward, dispute=dispute, text=texts["statement"])
+        disputes.dispute_escalate(actor=civil, dispute=dispute, reason=texts["escalate"])
         # End of use: a one-off clinic check, approved and then revoked once done.
         today = timezone.localdate()
         ended = request_services.request_create(
@@ -474,28 +501,33 @@ class Command(BaseCommand):
             department=departments["CIVIL"],
             resource=Resource.objects.get(identifier="HEALTH-CLINIC-001"),
             data={
-                "purpose": "One-off check of clinic licences for the 2026 school year.",
-                "legal_basis_kind": "statute",
-                "legal_basis_citation": "Education Law",
-                "legal_basis_article": "art. 12",
-                "legal_basis_text": "Schools verify immunisation records before enrolment.",
+                "purpose": self.texts["purposes"]["licence_check"],
+                **_request_basis(self.texts),
                 "method": "realtime",
                 "frequency": "",
                 "valid_from": today,
                 "valid_until": today + timedelta(days=30),
             },
-            items=[{"name": "clinic_code", "reason": "To check the clinic's licence."}],
+            items=[
+                {"name": name, "reason": reason}
+                for name, reason in _reasons(self.texts, "licence_check", ["clinic_code"])
+            ],
         )
         request_services.request_submit(actor=civil, request=ended)
-        request_services.request_approve(actor=office, request=ended, reason="Approved.")
+        request_services.request_approve(
+            actor=office, request=ended, reason=self.texts["reasons"]["approve"]
+        )
         rights_services_.grant_revoke(
             actor=office,
             grant=Grant.objects.get(request=ended),
-            reason="The licence check is done: the purpose is fulfilled.",
+            reason=self.texts["reasons"]["revoke"],
         )
         attestations_open_due()
 
-    def _resource(self, steward, owner, *, identifier, methods, items, csv, legal_basis, **data):
+    def _resource(self, steward, owner, *, identifier, methods, spec, csv, **data):
+        """One catalog entry: its texts are ``self.texts["resources"][identifier]``."""
+        texts = dict(self.texts["resources"][identifier])
+        legal_basis, descriptions = texts.pop("legal_basis"), texts.pop("items")
         resource = Resource.objects.filter(identifier=identifier).first()
         if resource is None:
             resource = catalog_services.resource_create(
@@ -505,10 +537,11 @@ class Command(BaseCommand):
                     "identifier": identifier,
                     "collection_legal_basis": legal_basis,
                     "format": "CSV",
+                    **texts,
                     **data,
                 },
                 methods=methods,
-                items=items,
+                items=_items(spec, descriptions),
             )
         if csv and not resource.releases.exists():
             upload = SimpleUploadedFile(f"{identifier}.csv", csv, content_type="text/csv")
