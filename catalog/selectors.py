@@ -4,7 +4,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression, RawSQL
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Release, Resource
@@ -85,7 +85,7 @@ def search(queryset: QuerySet[Resource], text: str | None) -> QuerySet[Resource]
     else:
         for term in pieces:
             queryset = queryset.filter(search_text__icontains=term)
-    rank = Case(
+    rank: Expression = Case(
         When(identifier__iexact=(text or "").strip(), then=Value(len(pieces) + 1)),
         default=Value(0),
         output_field=IntegerField(),
