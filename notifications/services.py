@@ -42,7 +42,7 @@ Text = str | Localized
 
 def lowercase(text: Promise | str) -> str:
     """A lazy text (a choice's label) in lower case, worded when the notification is: "Monthly"
-    in a sentence reads "monthly"."""
+    in a sentence reads "monthly". A Promise at run time (typed str, as django-stubs types lazy)."""
     return lazy(lambda: str(text).lower(), str)()
 
 

@@ -173,7 +173,8 @@ class Command(BaseCommand):
     def handle(self, *args, password, rows, lang="en", **options):
         self.texts = TEXTS[lang]
         language = self.texts["profile_language"]
-        # What the services word as they go (notifications, mails) is worded in the users' language.
+        # Texts the services write into the world as they go (reasons they word themselves) are in
+        # its language; notifications follow each recipient's profile language anyway.
         with translation.override(language) if language else nullcontext():
             self._build(password, rows)
 
