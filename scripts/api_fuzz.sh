@@ -54,10 +54,11 @@ for username in '$personas'.split():
 " >"$work/tokens"
 
 .venv/bin/gunicorn govshare.wsgi --bind "127.0.0.1:$port" --workers 2 --timeout 60 \
-  --error-logfile "$work/gunicorn.log" --access-logfile /dev/null &
+  --error-logfile "$work/gunicorn.log" --capture-output --access-logfile /dev/null &
 gunicorn_pid=$!
 
 failed=0
+failures=()
 run() {  # run LABEL PHASES [schemathesis options...]
   local label=$1 phases=$2
   shift 2
@@ -67,7 +68,7 @@ run() {  # run LABEL PHASES [schemathesis options...]
     --phases "$phases" --max-examples "$examples" --seed "$seed" \
     --no-shrink --workers 2 --request-timeout 30 --output-truncate true "$@" >"$work/$label-$phases.log" 2>&1; then
     failed=1
-    cat "$work/$label-$phases.log"
+    failures+=("$work/$label-$phases.log")
   fi
   grep -E "generated|^=+ .* in [0-9.]+s =+$" "$work/$label-$phases.log" | tail -2
 }
@@ -80,10 +81,18 @@ while read -r username token; do
   fi
 done <"$work/tokens"
 
+# What failed comes last, where CI's log tail shows it: each failing run's whole report, then the
+# portal's tracebacks (gunicorn's log holds the workers' stderr too, --capture-output).
+for log in "${failures[@]}"; do
+  echo "== failed: $(basename "$log" .log)"
+  cat "$log"
+done
 if grep -q "Traceback" "$work/gunicorn.log"; then
-  echo "gunicorn logged a traceback:"
-  cat "$work/gunicorn.log"
+  echo "== gunicorn logged a traceback:"
+  grep -v -E "WARNING django.request (Not Found|Bad Request|Forbidden|Unauthorized|Conflict|Method Not Allowed|Unsupported Media Type|Request Entity Too Large|Too Many Requests|Unprocessable)" \
+    "$work/gunicorn.log"
   failed=1
 fi
+[ "$failed" = 0 ] || echo "api fuzz FAILED: ${#failures[@]} run(s) failed (reports above)"
 echo "api fuzz: $((SECONDS - started)) s, $examples examples per operation, seed $seed"
 exit $failed
