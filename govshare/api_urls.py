@@ -1,4 +1,4 @@
-from django.urls import path, re_path, register_converter
+from django.urls import include, path, re_path, register_converter
 
 from access_requests.api import RequestViewSet
 from audit import api as ledger_api
@@ -42,6 +42,8 @@ urlpatterns = [
     ),
     path("register/", RegisterAPIView.as_view(), name="register"),
     path("scoreboard/", ScoreboardAPIView.as_view(), name="scoreboard"),
+    path("", include("standards.urls_api_policy")),
+    path("", include("standards.urls_api_agreement")),
     *router.urls,
     # Last: a JSON 404 for any other path under the API. Only paths ending in a slash, so
     # CommonMiddleware still redirects /api/v1/grants to /api/v1/grants/ (APPEND_SLASH).

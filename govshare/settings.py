@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "access_requests",
     "rights",
     "audit",
+    "standards",
     "sharing",
     "governance",
     "transparency",
@@ -400,6 +401,11 @@ GOVSHARE_HOOKS = {
     # A new release goes out to the upload-method grants of its resource.
     "release_accepted": ["sharing.deliveries.deliveries_for_release"],
 }
+
+# Standards (issue #14): a grant's data may be used only once both departments have signed its
+# data-sharing agreement (the owner's steward and the grantee's requester); false lets an approved
+# grant be used at once, with its agreement still generated and signable.
+GRANT_AGREEMENT_REQUIRED = env_bool("GRANT_AGREEMENT_REQUIRED", True)
 
 # Requests (access_requests)
 REQUEST_DOCUMENT_MAX_BYTES = env_int("REQUEST_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)

@@ -40,6 +40,10 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("i18n/setlang/", language_set, name="set_language"),
+    # The standards (issue #14) first: /catalog/ answers DCAT-AP to a harvester that asks for it.
+    path("", include("standards.urls_dcat")),
+    path("", include("standards.urls_dsp")),
+    path("grants/", include("standards.urls_agreement")),
     path("catalog/", include("catalog.urls")),
     path("requests/", include("access_requests.urls")),
     path("grants/", include((rights_urls.urlpatterns + sharing_urls.urlpatterns, "grants"))),
