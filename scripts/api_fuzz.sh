@@ -7,7 +7,7 @@
 # body that does not match it.
 #
 #   FUZZ_DATABASE_URL  the database it drops and seeds (default .../govshare_fuzz on 127.0.0.1)
-#   FUZZ_PORT          gunicorn's port on 127.0.0.1 (default 8765)
+#   FUZZ_PORT          gunicorn's port on 127.0.0.1 (default: a free one the system picks)
 #   FUZZ_MAX_EXAMPLES  test cases per operation and phase (default 20)
 #   FUZZ_SEED          schemathesis's seed, fixed so a failure reproduces (default below)
 #   FUZZ_PERSONAS      the demo users whose tokens it uses (default: one per role)
@@ -16,7 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 database=${FUZZ_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/govshare_fuzz}
-port=${FUZZ_PORT:-8765}
+# A port nobody holds: with a fixed one, a second run on the machine (another checkout's CI) would
+# have this run's requests answered by the other's portal, database and tokens.
+port=${FUZZ_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 examples=${FUZZ_MAX_EXAMPLES:-20}
 seed=${FUZZ_SEED:-20261202}
 personas=${FUZZ_PERSONAS:-civil_clerk health_steward office auditor admin}
@@ -56,6 +58,12 @@ for username in '$personas'.split():
 .venv/bin/gunicorn govshare.wsgi --bind "127.0.0.1:$port" --workers 2 --timeout 60 \
   --error-logfile "$work/gunicorn.log" --capture-output --access-logfile /dev/null &
 gunicorn_pid=$!
+sleep 2
+if ! kill -0 "$gunicorn_pid" 2>/dev/null; then
+  echo "gunicorn did not start on 127.0.0.1:$port:"
+  cat "$work/gunicorn.log"
+  exit 1
+fi
 
 failed=0
 failures=()
