@@ -110,3 +110,15 @@ def test_navigation_shows_role_bound_links_only_to_their_roles(
     links = _internal_links("/catalog/", client.get("/catalog/").content.decode())
     assert ("/audit/" in links, "/requests/review/" in links) == (audit, review_queue)
     assert "/register/" in links  # the footer's public register is the page, not the API
+
+
+def test_navigation_links_the_html_scoreboard_and_register_not_the_api(client, requester):
+    """The web and API URL files both had a route named "scoreboard": {% url %} gave the API's."""
+    client.force_login(requester)
+    response = client.get("/register/")
+    assert response.status_code == 200
+    hrefs = _Links()
+    hrefs.feed(response.content.decode())
+    assert "/scoreboard/" in hrefs.hrefs
+    assert "/register/" in hrefs.hrefs
+    assert not [href for href in hrefs.hrefs if href.startswith("/api/v1/")]
