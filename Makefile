@@ -19,6 +19,8 @@ PYTEST_ARGS ?=
 # environment LANG is the shell's locale (C.UTF-8, en_US.UTF-8 ...), never a demo language, and
 # the command line's value is kept from the recipes, where it would be taken for the locale.
 DEMO_LANG ?= en
+# The demo portal's port on 127.0.0.1: `make demo PORT=8001`.
+PORT ?= 8000
 ifeq ($(origin LANG),command line)
 DEMO_LANG := $(LANG)
 unexport LANG
@@ -66,7 +68,7 @@ messages: $(VENV)/.installed-test
 demo: $(VENV)/.installed-test $(MO_FILES)
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo --lang $(DEMO_LANG)
-	$(DEV_ENV) bash scripts/demo.sh
+	$(DEV_ENV) PORT=$(PORT) bash scripts/demo.sh
 
 test: $(VENV)/.installed-test $(MO_FILES)
 	$(DEV_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)

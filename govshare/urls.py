@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
@@ -22,6 +23,12 @@ admin.site.index_title = gettext_lazy("Data management office")
 @login_not_required
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+def favicon(request):
+    # At request time: in production static() reads collectstatic's manifest, absent at import.
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 urlpatterns = [
@@ -62,6 +69,8 @@ urlpatterns = [
     # as the Content-Security-Policy requires.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    # Clients that ask for /favicon.ico without reading the page's <link rel="icon">.
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 # Error pages in the site's layout that say what to do (JSON under /api/): core/errors.py.

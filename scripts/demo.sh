@@ -3,6 +3,12 @@
 # three exiting) stops all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+port=${PORT:-8000}
+case $port in
+  ''|*[!0-9]*) echo "PORT must be a number, not '$port'" >&2; exit 2 ;;
+esac
+# Links in notifications and the standards' URIs name the address the demo really serves.
+export SITE_URL=${SITE_URL:-http://127.0.0.1:$port}
 # The settings create the broker folders under var/celery/.
 mkdir -p var/media
 
@@ -31,6 +37,6 @@ fi
 
 .venv/bin/celery -A govshare worker --loglevel=INFO --concurrency=1 --hostname=demo@%h &
 .venv/bin/celery -A govshare beat --loglevel=INFO &
-.venv/bin/python manage.py runserver --noreload 127.0.0.1:8000 &
-echo "govshare demo: http://127.0.0.1:8000  (sign in as health_steward / demo-pass-2026; Ctrl-C stops)"
+.venv/bin/python manage.py runserver --noreload "127.0.0.1:$port" &
+echo "govshare demo: http://127.0.0.1:$port  (sign in as health_steward / demo-pass-2026; Ctrl-C stops)"
 wait -n

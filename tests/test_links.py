@@ -122,3 +122,12 @@ def test_navigation_links_the_html_scoreboard_and_register_not_the_api(client, r
     assert "/scoreboard/" in hrefs.hrefs
     assert "/register/" in hrefs.hrefs
     assert not [href for href in hrefs.hrefs if href.startswith("/api/v1/")]
+
+
+def test_favicon_is_served_to_every_visitor(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/img/favicon.svg"
+    icon = client.get(response["Location"])
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)
