@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access_requests.models import Frequency, LegalBasisKind, Request
 from access_requests.services import REQUEST_FIELDS
+from access_requests.validation import request_problems
 from catalog.models import DataItem, Method, Resource
 from departments.models import Department
 
@@ -107,6 +108,28 @@ class RequestForm(forms.Form):
                 required=False,
                 initial=chosen.get(item.name, ""),
             )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            # Some fields did not parse: add the request's own rules for the others now, so the
+            # dates are not checked only on the next submit. A field already in error keeps just
+            # its first message, and so do the end date and the frequency when the start date
+            # or the method they depend on did not parse.
+            in_error = set(self.errors)
+            if "valid_from" in in_error:
+                in_error.add("valid_until")
+            if "method" in in_error:
+                in_error.add("frequency")
+            for name, problems in request_problems(
+                self.resource, self.service_data(), self.items()
+            ).items():
+                target = name if name in self.fields else None
+                if target in in_error:
+                    continue
+                for problem in problems:
+                    self.add_error(target, problem)
+        return cleaned
 
     def item_rows(self) -> list[tuple[DataItem, BoundField, BoundField]]:
         """(data item, checkbox, reason input) for each item of the resource, in catalog order."""

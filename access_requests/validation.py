@@ -123,6 +123,19 @@ def _check_request(
         raise ValidationError(errors)
 
 
+def request_problems(
+    resource: Resource, data: Mapping[str, Any], items: Sequence[Item]
+) -> dict[str, list[str]]:
+    """What ``_check_request`` would refuse, per field, without raising: a form that could not
+    parse some fields shows these beside its own errors, so a person sees every problem at once
+    rather than one pass at a time. The service still runs the same check on what is sent."""
+    try:
+        _check_request(resource, data, items)
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
 def _check_document(document: File | None) -> None:
     if document and document.size > settings.REQUEST_DOCUMENT_MAX_BYTES:
         raise ValidationError(

@@ -319,6 +319,39 @@ def test_form_shows_service_errors_and_creates_nothing(client, released, request
     assert not Request.objects.exists()
 
 
+def test_every_problem_of_the_form_shows_in_one_pass(client, released, requester):
+    """An empty purpose (a form error) no longer hides the period's rule until the next submit."""
+    client.force_login(requester)
+    new_url = reverse("access_requests:request_create") + f"?resource={released.pk}"
+    today = timezone.localdate()
+    payload = form_payload(
+        purpose="",
+        valid_from=today.isoformat(),
+        valid_until=(today - datetime.timedelta(days=3)).isoformat(),
+        items=[{"name": "resident_id", "reason": ""}],
+    )
+    response = client.post(new_url, payload)
+    assert response.status_code == 400
+    page = text(response)
+    assert "This field is required." in page
+    assert "The period ends before it starts." in page
+    assert "Say why resident_id is needed (minimal necessary)." in page
+    # The purpose has one message, not the form's and the service's.
+    assert "State the purpose the data will be used for." not in page
+    assert not Request.objects.exists()
+
+
+def test_an_unparsed_start_date_gives_one_message_not_two(client, released, requester):
+    client.force_login(requester)
+    new_url = reverse("access_requests:request_create") + f"?resource={released.pk}"
+    response = client.post(new_url, form_payload(purpose="", valid_from="31/02/2027"))
+    assert response.status_code == 400
+    page = text(response)
+    assert "Enter a valid date." in page
+    assert "Give the start and end dates of the period." not in page
+    assert not Request.objects.exists()
+
+
 def test_supporting_document_is_stored_and_size_is_enforced(client, released, requester, settings):
     client.force_login(requester)
     new_url = reverse("access_requests:request_create") + f"?resource={released.pk}"
