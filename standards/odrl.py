@@ -115,7 +115,11 @@ def grant_policy(grant: Grant) -> dict[str, Any]:
     end = _day_start(grant.valid_until + datetime.timedelta(days=1))
     constraints: list[dict[str, Any]] = [
         {"leftOperand": "odrl:purpose", "operator": "eq", "rightOperand": grant.purpose},
-        {"leftOperand": gs(GS_DATA_ITEM), "operator": "isAnyOf", "rightOperand": list(grant.fields)},
+        {
+            "leftOperand": gs(GS_DATA_ITEM),
+            "operator": "isAnyOf",
+            "rightOperand": list(grant.fields),
+        },
         {"leftOperand": gs(GS_METHOD), "operator": "eq", "rightOperand": grant.method},
         {
             "leftOperand": "odrl:dateTime",

@@ -4,11 +4,12 @@ Visible to the grant's parties exactly as the grant is (rights.selectors.grant_f
 grantee, the owner, the management-right holder and the office; 404 for anyone else.
 """
 
-from typing import Any
+from collections.abc import Iterable
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,13 +25,14 @@ class _JSONAlways(BaseContentNegotiation):
     """JSON whatever the client accepts: the agreement says application/ld+json itself, errors
     are the API's JSON (a client asking for JSON-LD only is not refused with 406)."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class GrantPolicyView(APIView):
