@@ -6,7 +6,7 @@ the approved items of the newest release (or, for a download, the delivered file
 """
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -79,6 +79,79 @@ def _count_use(usage_id: int, records: int) -> None:
         )
 
 
+# --- The grant's own checks of a data call, pure (no user, no request, no database): the data
+# paths below call them, and ``call_refusal`` puts them together in the paths' order (the
+# reference the ODRL evaluator, standards.odrl.evaluate, is tested against). ------------------
+
+
+def method_refusal(grant: Grant, method: str | None) -> str | None:
+    """Why a data path of ``method`` may not serve ``grant`` (its method is another), or None."""
+    if method and grant.method != method:
+        return _("This grant's method is %(m)s.") % {"m": Method(grant.method).label}
+    return None
+
+
+def item_granted(grant: Grant, name: str) -> bool:
+    """Whether a call may name the item ``name`` (filter on it, match or check it)."""
+    return name in grant.fields
+
+
+def daily_limit_refusal(grant: Grant, action: str, calls: int, records: int) -> str | None:
+    """Why one more ``action`` call ("records" or "verify") is over the grant's daily limits,
+    given today's ``calls`` and ``records`` so far, or None.
+
+    Real-time lookups: the calls, then the records a day (a call that fits is cut to the records
+    left, :func:`records_page_size`). Result-only checks: the grant's calls a day, else
+    ``RESULT_ONLY_DAILY_LIMIT``; they return no records.
+    """
+    if action == "verify":
+        limit = grant.max_calls_per_day or settings.RESULT_ONLY_DAILY_LIMIT
+        if calls >= limit:
+            return _("The grant allows %(n)d checks a day.") % {"n": limit}
+        return None
+    if grant.max_calls_per_day is not None and calls >= grant.max_calls_per_day:
+        return _("The grant allows %(n)d calls a day.") % {"n": grant.max_calls_per_day}
+    if grant.max_records_per_day is not None and records >= grant.max_records_per_day:
+        return _("The grant allows %(n)d records a day.") % {"n": grant.max_records_per_day}
+    return None
+
+
+def records_page_size(grant: Grant, records: int, page_size: int) -> int:
+    """The page a lookup may return after today's ``records``: cut to the daily records left."""
+    if grant.max_records_per_day is not None:
+        return min(page_size, grant.max_records_per_day - records)
+    return page_size
+
+
+CALL_METHODS = {"records": Method.REALTIME, "verify": Method.RESULT_ONLY, "download": None}
+
+
+def call_refusal(
+    grant: Grant,
+    *,
+    action: str,
+    day: datetime.date,
+    items: Iterable[str] = (),
+    calls: int = 0,
+    records: int = 0,
+) -> str | None:
+    """Why ``grant`` refuses one ``action`` call ("records", "verify" or "download") on ``day``
+    by a member of the grantee who holds the use right, or None: the grant's state and period
+    (rights.selectors.grant_use_refusal), the path's method, the items named, the daily limits
+    after today's ``calls`` and ``records`` — what ``records_lookup``, ``result_verify`` and
+    ``delivery_open`` check, in their order. (Downloads are not metered.)
+    """
+    refusal = grant_use_refusal(grant, day) or method_refusal(grant, CALL_METHODS[action])
+    if refusal:
+        return refusal
+    unknown = [name for name in items if not item_granted(grant, name)]
+    if unknown:
+        return _("%(n)s is not an item of this grant.") % {"n": unknown[0]}
+    if action == "download":
+        return None
+    return daily_limit_refusal(grant, action, calls, records)
+
+
 def _check_use(
     user: AnyUser,
     grant: Grant,
@@ -100,8 +173,8 @@ def _check_use(
             "Your department does not hold the use right on this grant; ask the data "
             "management office to check the grant's permissions."
         )
-    elif method and grant.method != method:
-        refusal = _("This grant's method is %(m)s.") % {"m": Method(grant.method).label}
+    elif wrong_method := method_refusal(grant, method):
+        refusal = wrong_method
     if refusal:
         access_log_record(
             request=http_request,
@@ -189,7 +262,7 @@ def _typed_filters(
     types = {c["name"]: c["type"] for c in release.columns}
     errors, parsed = {}, {}
     for name, value in raw.items():
-        if name not in grant.fields:
+        if not item_granted(grant, name):
             errors[name] = _("%(n)s is not an item of this grant.") % {"n": name}
             continue
         try:
@@ -237,13 +310,9 @@ def records_lookup(
     over = None
     with transaction.atomic():
         usage_id, calls, records = _usage_locked(grant, "records")
-        if grant.max_calls_per_day is not None and calls >= grant.max_calls_per_day:
-            over = _("The grant allows %(n)d calls a day.") % {"n": grant.max_calls_per_day}
-        elif grant.max_records_per_day is not None and records >= grant.max_records_per_day:
-            over = _("The grant allows %(n)d records a day.") % {"n": grant.max_records_per_day}
-        else:
-            if grant.max_records_per_day is not None:
-                page_size = min(page_size, grant.max_records_per_day - records)
+        over = daily_limit_refusal(grant, "records", calls, records)
+        if not over:
+            page_size = records_page_size(grant, records, page_size)
             count, rows = release_store.find_rows(
                 release.table_name,
                 grant.fields,
@@ -288,11 +357,10 @@ def result_verify(
     release = _release(grant)
     where = _typed_filters(grant, release, match, "match")
     checks = _typed_filters(grant, release, check or {}, "check")
-    limit = grant.max_calls_per_day or settings.RESULT_ONLY_DAILY_LIMIT
     with transaction.atomic():
-        usage_id, calls, _records = _usage_locked(grant, "verify")
-        allowed = calls < limit
-        if allowed:
+        usage_id, calls, records = _usage_locked(grant, "verify")
+        over = daily_limit_refusal(grant, "verify", calls, records)
+        if not over:
             result = release_store.row_exists(release.table_name, where | checks)
             _count_use(usage_id, 0)
             access_log_record(
@@ -304,14 +372,8 @@ def result_verify(
                 outcome=AccessLog.Outcome.ALLOWED,
                 detail={"match": sorted(match), "check": sorted(check or {})},
             )
-    if not allowed:
-        _over_limit(
-            http_request,
-            grant,
-            "verify",
-            target,
-            _("The grant allows %(n)d checks a day.") % {"n": limit},
-        )
+    if over:
+        _over_limit(http_request, grant, "verify", target, over)
     return result
 
 

@@ -38,6 +38,7 @@ from rights.models import Grant
 from rights.selectors import grant_unusable_because, usable_grants
 from sharing import delivery_files
 from sharing.models import Delivery
+from standards.odrl import grant_policy
 from workflow.engine import Workflow
 
 logger = logging.getLogger(__name__)
@@ -265,6 +266,8 @@ def _write_zip(
                 "row_count": rows,
                 "data_file": "data.csv",
                 "data_sha256": data_digest.hexdigest(),
+                # The grant's ODRL agreement, as GET /api/v1/grants/{id}/policy/ answers it.
+                "policy": grant_policy(grant),
             }
             archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
     return data_digest.hexdigest(), stream.digest.hexdigest(), rows, manifest
