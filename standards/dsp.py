@@ -145,11 +145,11 @@ def message_read(body: bytes, expected_type: str) -> dict[str, Any]:
         raise _invalid("The message must be a JSON object.")
     if not _context_names_dsp(message.get("@context")):
         raise _invalid(f"The message's @context must be an array that includes {DSP_CONTEXT}.")
-    if message.get("@type") not in {
+    if message.get("@type") not in [
         expected_type,
         "dspace:" + expected_type,
         DSPACE + expected_type,
-    }:
+    ]:
         raise _invalid(f"The message's @type must be {expected_type}.")
     return message
 
