@@ -217,7 +217,8 @@ def dsp_dataset(user: AnyUser, dataset_id: str) -> Resource:
     identifier = dataset_id[len(prefix) :] if dataset_id.startswith(prefix) else dataset_id
     resource = dsp_datasets(user).filter(identifier=identifier).first()
     if resource is None:
-        raise DspError(404, Code.NOT_FOUND, [f"No dataset {dataset_id!r} is in this catalog."])
+        shown = dataset_id if len(dataset_id) <= 200 else dataset_id[:200] + "..."
+        raise DspError(404, Code.NOT_FOUND, [f"No dataset {shown!r} is in this catalog."])
     return resource
 
 

@@ -13,11 +13,11 @@ requires.
 import math
 from typing import Any
 
-from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.throttling import ThrottledTokenAuthentication
@@ -41,15 +41,9 @@ _DRF_ERRORS: dict[type[exceptions.APIException], tuple[str, str]] = {
 }
 
 
-def _json(document: dict[str, Any], status: int = 200) -> JsonResponse:
-    return JsonResponse(document, status=status, json_dumps_params={"ensure_ascii": False})
-
-
-def error_response(error: dsp.DspError) -> JsonResponse:
-    response = _json(dsp.catalog_error(error.code, error.reasons), error.status)
-    for name, value in error.headers.items():
-        response[name] = value
-    return response
+def error_response(error: dsp.DspError) -> Response:
+    document = dsp.catalog_error(error.code, error.reasons)
+    return Response(document, status=error.status, headers=error.headers)
 
 
 class _DspView(APIView):
@@ -77,7 +71,7 @@ class _DspView(APIView):
                 ["The token's user holds no role in an active department, so is no participant."],
             )
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, dsp.DspError):
             return error_response(exc)
         if isinstance(exc, exceptions.APIException):
@@ -85,8 +79,9 @@ class _DspView(APIView):
             headers: dict[str, str] = {}
             if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
                 headers["WWW-Authenticate"] = "Token"
-            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-                headers["Retry-After"] = str(math.ceil(exc.wait))
+            wait = getattr(exc, "wait", None)
+            if isinstance(exc, exceptions.Throttled) and wait is not None:
+                headers["Retry-After"] = str(math.ceil(wait))
             return error_response(dsp.DspError(exc.status_code, code, [reason], headers))
         return super().handle_exception(exc)
 
@@ -95,7 +90,7 @@ class CatalogRequestView(_DspView):
     http_method_names = ["post"]
 
     @extend_schema(exclude=True)
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: Request) -> Response:
         page = dsp.page_number(request.query_params.get("page"))
         dsp.message_precheck(request.content_type or "", request.META.get("CONTENT_LENGTH") or "")
         dsp.catalog_request_read(request.body)
@@ -107,19 +102,17 @@ class CatalogRequestView(_DspView):
                 400, dsp.Code.INVALID_PAGE, [f"There is no page {page}: the last is {last_page}."]
             )
         resources = list(datasets[(page - 1) * size : page * size])
-        response = _json(dsp.catalog_document(resources, dsp.catalog_participant_id()))
+        document = dsp.catalog_document(resources, dsp.catalog_participant_id())
         links = dsp.page_links(page, last_page)
-        if links:
-            response["Link"] = links
-        return response
+        return Response(document, headers={"Link": links} if links else None)
 
 
 class DatasetView(_DspView):
     http_method_names = ["get", "head"]
 
     @extend_schema(exclude=True)
-    def get(self, request: Request, dataset_id: str) -> HttpResponse:
-        return _json(dsp.dataset_document(dsp.dsp_dataset(request.user, dataset_id)))
+    def get(self, request: Request, dataset_id: str) -> Response:
+        return Response(dsp.dataset_document(dsp.dsp_dataset(request.user, dataset_id)))
 
 
 class VersionsView(_DspView):
@@ -130,8 +123,8 @@ class VersionsView(_DspView):
     http_method_names = ["get", "head"]
 
     @extend_schema(exclude=True)
-    def get(self, request: Request) -> HttpResponse:
-        return _json(dsp.versions_document())
+    def get(self, request: Request) -> Response:
+        return Response(dsp.versions_document())
 
 
 class NotFoundView(_DspView):
@@ -139,9 +132,9 @@ class NotFoundView(_DspView):
 
     authentication_classes: list[Any] = []
     requires_participant = False
-    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
 
-    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise dsp.DspError(
             404,
             dsp.Code.NOT_FOUND,
@@ -151,4 +144,4 @@ class NotFoundView(_DspView):
             ],
         )
 
-    get = post = put = patch = delete = head = options = extend_schema(exclude=True)(_not_found)
+    get = post = put = patch = delete = head = extend_schema(exclude=True)(_not_found)

@@ -15,7 +15,6 @@ from referencing.jsonschema import DRAFT201909
 from rest_framework.authtoken.models import Token
 
 from catalog import services as catalog_services
-from departments import services as department_services
 from departments.models import Membership
 from ledger.models import LedgerEntry
 from tests.conftest import ITEMS, make_user, resource_data
@@ -529,3 +528,8 @@ def test_the_dsp_views_are_out_of_the_openapi_schema():
 
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
     assert [p for p in paths if "dsp" in p] == []
+
+
+def test_a_very_long_unknown_id_is_404_without_echoing_it_whole(api):
+    body = assert_catalog_error(api.get("/dsp/catalog/datasets/" + "x" * 5000), 404, "not-found")
+    assert body["reason"] == ["No dataset '" + "x" * 200 + "...' is in this catalog."]
