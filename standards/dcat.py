@@ -101,6 +101,23 @@ def schema_path(identifier: str) -> str:
     return reverse("standards_dcat:dataset_schema", args=[identifier])
 
 
+class _Paths:
+    """A resource's page and schema URIs, from one ``reverse`` each per catalog page (a reverse
+    per dataset is a third of a page's time)."""
+
+    MARK = "0000-IDENTIFIER-0000"
+
+    def __init__(self) -> None:
+        self.page = vocab.site_uri(reverse("catalog:resource_detail", args=[999999999]))
+        self.schema = vocab.site_uri(schema_path(self.MARK))
+
+    def page_uri(self, resource: Resource) -> URIRef:
+        return URIRef(self.page.replace("999999999", str(resource.pk)))
+
+    def schema_uri(self, resource: Resource) -> URIRef:
+        return URIRef(self.schema.replace(self.MARK, quote(resource.identifier)))
+
+
 def contact_email() -> str:
     """The stewards' shared address. Departments hold no address of their own yet, so this is the
     portal's notification sender (DEFAULT_FROM_EMAIL), which the office reads."""
@@ -200,7 +217,10 @@ def page_resources(page: CatalogPage) -> QuerySet[Resource]:
 
 class _Builder:
     def __init__(self) -> None:
-        self.graph = Graph(bind_namespaces="none")
+        # SimpleMemory: one graph, no contexts, about twice as fast to fill as the default store.
+        self.graph = Graph(store="SimpleMemory", bind_namespaces="none")
+        self.paths = _Paths()
+        self.contacts: set[str] = set()
         for prefix, namespace in PREFIXES.items():
             self.graph.bind(prefix, namespace)
         self.agents: set[str] = set()
@@ -223,7 +243,8 @@ class _Builder:
 
     def contact(self, department: Department) -> URIRef:
         uri = URIRef(vocab.department_uri(department.code) + "#contact")
-        if (uri, RDF.type, VCARD.Organization) not in self.graph:
+        if department.code not in self.contacts:
+            self.contacts.add(department.code)
             self.typed(uri, VCARD.Organization)
             self.typed(uri, VCARD.Kind)
             self.add(uri, VCARD.fn, tagged(department.name))
@@ -256,7 +277,7 @@ class _Builder:
     def dataset(self, resource: Resource) -> URIRef:
         uri = URIRef(vocab.dataset_uri(resource.identifier))
         items = list(resource.data_items.all())
-        page = URIRef(vocab.site_uri(resource.get_absolute_url()))
+        page = self.paths.page_uri(resource)
         self.typed(uri, DCAT.Dataset)
         self.add(uri, DCT["identifier"], Literal(resource.identifier))
         self.add(uri, DCT["title"], tagged(resource.title))
@@ -278,7 +299,7 @@ class _Builder:
             self.add(uri, DCT.issued, Literal(resource.published_at, datatype=XSD.dateTime))
         self.add(uri, DCT.modified, Literal(resource.updated_at, datatype=XSD.dateTime))
         self.add(uri, DCAT.landingPage, self.typed(page, FOAF.Document))
-        schema = self.typed(URIRef(vocab.site_uri(schema_path(resource.identifier))), DCT.Standard)
+        schema = self.typed(self.paths.schema_uri(resource), DCT.Standard)
         self.add(uri, DCT.conformsTo, schema)
         self.add(schema, DCT["title"], Literal(f"{resource.identifier} table schema (CSV-W)", lang="en"))
         for release in resource.releases.all():

@@ -2,6 +2,7 @@
 the vocabulary mappings, and that it is public yet never shows drafts or links to data."""
 
 import json
+import multiprocessing
 import os
 import time
 from datetime import UTC, datetime
@@ -13,7 +14,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pyshacl import shape as pyshacl_shape
 from pyshacl import validate
+from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, SH, XSD
@@ -54,8 +57,17 @@ def shapes() -> Graph:
     return graph
 
 
+# pyshacl looks each shape predicate up in a list of the constraint parameters, once per focus node
+# and shape (70,000 times a page); as a frozenset the same lookups take half the validation time.
+# Only speed changes: the same constraints, the same map (a no-op should pyshacl rename it).
+pyshacl_shape.module.CONSTRAINT_PARAMS = (
+    frozenset(ALL_CONSTRAINT_PARAMETERS),
+    CONSTRAINT_PARAMETERS_MAP,
+)
+
+
 def shacl_results(data: Graph) -> dict[str, list[str]]:
-    _conforms, report, _text = validate(data, shacl_graph=shapes(), inference="none")
+    _conforms, report, _text = validate(data, shacl_graph=shapes(), inference="none", inplace=True)
     results: dict[str, list[str]] = {"Violation": [], "Warning": [], "Info": []}
     for result in report.subjects(RDF.type, SH.ValidationResult):
         severity = str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]
@@ -170,27 +182,42 @@ def _bulk_catalog(departments, count):
     Release.objects.bulk_create(releases, batch_size=2000)
 
 
+def _page_results(body: bytes) -> tuple[set[URIRef], int, list[str]]:
+    """A page as a harvester reads it: parsed from Turtle, then validated (in a worker)."""
+    graph = Graph().parse(data=body, format="turtle")
+    datasets = set(graph.subjects(RDF.type, DCAT.Dataset))
+    results = shacl_results(graph)
+    return datasets, len(results["Warning"]), results["Violation"][:5]
+
+
 @pytest.mark.postgres
 def test_generated_catalog_of_10000_has_zero_violations_page_by_page(db, client, departments):
-    """What a harvester receives: ten pages of 1,000 datasets, each validated on its own."""
+    """What a harvester receives: ten pages of 1,000 datasets, each validated on its own, two
+    pages at a time (forked workers that only parse and validate; the database stays here)."""
     began = time.perf_counter()
     _bulk_catalog(departments, 10_000)
     loaded = time.perf_counter()
-    warnings, seen, page, export_seconds = 0, set(), 1, 0.0
-    while True:
-        started = time.perf_counter()
-        graph = turtle(client, f"/catalog.ttl?page={page}")
-        export_seconds += time.perf_counter() - started
-        results = shacl_results(graph)
-        assert results["Violation"] == [], (page, results["Violation"][:5])
-        warnings += len(results["Warning"])
-        seen |= set(graph.subjects(RDF.type, DCAT.Dataset))
-        view = URIRef(f"{vocab.site_uri('/catalog.ttl')}?page={page}")
-        following = graph.value(view, HYDRA.next)
-        if following is None:
-            break
-        page += 1
-    assert page == 10
+    shapes()  # parsed once, before the fork
+    base = vocab.site_uri("/catalog.ttl")
+    seen: set[URIRef] = set()
+    warnings, export_seconds, bodies = 0, 0.0, []
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pending = []
+        for page in range(1, 11):
+            started = time.perf_counter()
+            response = client.get("/catalog.ttl", {"page": page})
+            export_seconds += time.perf_counter() - started
+            assert response.status_code == 200
+            bodies.append(response.content)
+            pending.append(pool.apply_async(_page_results, (response.content,)))
+        for page, result in enumerate(pending, start=1):
+            datasets, page_warnings, violations = result.get(timeout=600)
+            assert violations == [], (page, violations)
+            warnings += page_warnings
+            seen |= datasets
+    assert client.get("/catalog.ttl", {"page": 11}).status_code == 404
+    assert f"<{base}?page=10>".encode() in bodies[-1]  # hydra:last
+    assert f"hydra:next <{base}?page=".encode() not in bodies[-1]
     assert len(seen) == 10_000
     assert dataset("bulk-10000") not in seen  # the draft
     print(
