@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from typing import TypeVar
 from urllib.parse import quote
 
 from django.conf import settings
@@ -48,6 +49,8 @@ FILE_TYPE = Namespace(vocab.EU_FILE_TYPE)
 LANGUAGE = Namespace(vocab.EU_LANGUAGE)
 IANA_CSV = URIRef("http://www.iana.org/assignments/media-types/text/csv")
 
+_Term = TypeVar("_Term", URIRef, BNode)
+
 # The prefixes of the Turtle and the terms of the JSON-LD @context.
 PREFIXES = {
     "dcat": DCAT,
@@ -62,7 +65,7 @@ PREFIXES = {
     "xsd": XSD,
 }
 
-FREQUENCIES = {
+FREQUENCIES: dict[str, URIRef] = {
     Resource.UpdateCycle.REALTIME: FREQUENCY.UPDATE_CONT,
     Resource.UpdateCycle.DAILY: FREQUENCY.DAILY,
     Resource.UpdateCycle.WEEKLY: FREQUENCY.WEEKLY,
@@ -181,9 +184,7 @@ def catalog_page(raw: str | None, size: int) -> tuple[CatalogPage, datetime | No
     number = int(text) if text.isdigit() and len(text) < 10 else 0
     if not 1 <= number <= last:
         raise PageNotFound(
-            gettext(
-                "The catalog has no page “%(page)s”: its pages are numbered 1 to %(last)d."
-            )
+            gettext("The catalog has no page “%(page)s”: its pages are numbered 1 to %(last)d.")
             % {"page": text[:20], "last": last}
         )
     return CatalogPage(number=number, count=count, size=size), totals["modified"]
@@ -229,7 +230,7 @@ class _Builder:
     def add(self, subject: Node, predicate: Node, obj: Node) -> None:
         self.graph.add((subject, predicate, obj))
 
-    def typed(self, uri: URIRef, cls: URIRef) -> URIRef:
+    def typed(self, uri: _Term, cls: URIRef) -> _Term:
         self.add(uri, RDF.type, cls)
         return uri
 
@@ -301,7 +302,9 @@ class _Builder:
         self.add(uri, DCAT.landingPage, self.typed(page, FOAF.Document))
         schema = self.typed(self.paths.schema_uri(resource), DCT.Standard)
         self.add(uri, DCT.conformsTo, schema)
-        self.add(schema, DCT["title"], Literal(f"{resource.identifier} table schema (CSV-W)", lang="en"))
+        self.add(
+            schema, DCT["title"], Literal(f"{resource.identifier} table schema (CSV-W)", lang="en")
+        )
         for release in resource.releases.all():
             self.add(uri, DCAT.distribution, self.distribution(resource, release, page))
         return uri
@@ -412,7 +415,7 @@ def to_jsonld(graph: Graph) -> bytes:
 
 # --- The data items as a CSV-W table schema ---
 
-CSVW_DATATYPES = {
+CSVW_DATATYPES: dict[str, str] = {
     DataItem.Type.STRING: "string",
     DataItem.Type.INTEGER: "integer",
     DataItem.Type.DECIMAL: "decimal",
@@ -423,10 +426,7 @@ CSVW_DATATYPES = {
 
 def published_resource(identifier: str) -> Resource | None:
     return (
-        published_resources()
-        .prefetch_related("data_items")
-        .filter(identifier=identifier)
-        .first()
+        published_resources().prefetch_related("data_items").filter(identifier=identifier).first()
     )
 
 

@@ -112,9 +112,10 @@ def test_demo_catalog_has_zero_violations(db, client):
     published = Resource.objects.filter(status=Resource.Status.PUBLISHED).count()
     assert published >= 3
     assert len(set(graph.subjects(RDF.type, DCAT.Dataset))) == published
-    assert len(set(graph.subjects(RDF.type, DCAT.Distribution))) == Release.objects.filter(
-        resource__status=Resource.Status.PUBLISHED
-    ).count()
+    assert (
+        len(set(graph.subjects(RDF.type, DCAT.Distribution)))
+        == Release.objects.filter(resource__status=Resource.Status.PUBLISHED).count()
+    )
 
 
 def _bulk_catalog(departments, count):
@@ -158,7 +159,11 @@ def _bulk_catalog(departments, count):
         )
         for resource in resources
         for position, (name, type_, sensitivity) in enumerate(
-            [("code", "string", "public"), ("amount", "decimal", "internal"), ("day", "date", "public")]
+            [
+                ("code", "string", "public"),
+                ("amount", "decimal", "internal"),
+                ("day", "date", "public"),
+            ]
         )
     ]
     DataItem.objects.bulk_create(items, batch_size=5000)
@@ -387,9 +392,7 @@ def test_dataset_fields(db, client, released):
     assert graph.value(node, DCT.accrualPeriodicity) == FREQ.DAILY
     assert graph.value(node, DCT.accessRights) == ACCESS.RESTRICTED
     assert graph.value(node, DCAT.version) == Literal("1")
-    assert graph.value(node, DCAT.theme) == URIRef(
-        vocab.site_uri("/id/themes/health-immunisation")
-    )
+    assert graph.value(node, DCAT.theme) == URIRef(vocab.site_uri("/id/themes/health-immunisation"))
     assert set(map(str, graph.objects(node, DCAT.keyword))) == {
         "Health / Immunisation",
         *(item["name"] for item in ITEMS),
