@@ -31,6 +31,8 @@ def walk(client, path, pages):
             catalog_bench.fail(f"{path}?page={number} answered {response.status_code}")
         size += len(response.content)
         queries = len(captured.captured_queries)
+        if number % 10 == 0 or number == pages:
+            print(f"  {number}/{pages} pages, {sum(timings):.0f} s", flush=True)
     return timings, size, queries
 
 
