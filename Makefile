@@ -90,6 +90,7 @@ bench: $(VENV)/.installed-test
 	$(DEV_ENV) $(PY) bench/catalog_bench.py --lang zh-hans
 	$(DEV_ENV) $(PY) bench/ledger_bench.py
 	$(DEV_ENV) $(PY) bench/sharing_bench.py
+	$(DEV_ENV) $(PY) bench/dcat_bench.py
 
 # Recompile both locks after editing the dependencies in pyproject.toml, then commit them. Pins
 # still inside the ranges are kept; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest

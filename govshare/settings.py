@@ -406,6 +406,8 @@ GOVSHARE_HOOKS = {
 # data-sharing agreement (the owner's steward and the grantee's requester); false lets an approved
 # grant be used at once, with its agreement still generated and signable.
 GRANT_AGREEMENT_REQUIRED = env_bool("GRANT_AGREEMENT_REQUIRED", True)
+# Datasets per page of the DCAT-AP export (/catalog.ttl?page=N), linked with hydra paging.
+DCAT_PAGE_SIZE = env_int("DCAT_PAGE_SIZE", 1000, minimum=1)
 
 # Requests (access_requests)
 REQUEST_DOCUMENT_MAX_BYTES = env_int("REQUEST_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
