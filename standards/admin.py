@@ -1,0 +1,44 @@
+"""The office sees agreements and signatures in admin; nothing is edited there (the parties sign
+in the portal, through standards.agreements.agreement_sign)."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from core.admin_actions import ServiceOnlyAdminMixin
+from standards.models import Agreement, AgreementSignature
+
+
+class AgreementSignatureInline(admin.TabularInline):
+    model = AgreementSignature
+    fields = ["role", "department", "signer", "signed_at", "agreement_sha256", "ledger_index"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Agreement)
+class AgreementAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ["id", "grant", "generated_at", "is_signed", "signed_at", "sha256"]
+    list_filter = [("signed_at", admin.EmptyFieldListFilter), "grant__grantee_department"]
+    search_fields = ["=id", "=grant__id", "sha256", "grant__resource__identifier"]
+    list_select_related = ["grant__resource", "grant__grantee_department"]
+    inlines = [AgreementSignatureInline]
+
+    @admin.display(description=_("signed by both"), boolean=True)
+    def is_signed(self, obj: Agreement) -> bool:
+        return obj.signed_at is not None
+
+
+@admin.register(AgreementSignature)
+class AgreementSignatureAdmin(ServiceOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "agreement", "role", "department", "signer", "signed_at", "ledger_index"]
+    list_filter = ["role", "department"]
+    search_fields = ["=agreement__grant__id", "department__code", "signer__username"]
+    list_select_related = ["agreement", "department", "signer"]
