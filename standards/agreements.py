@@ -350,6 +350,19 @@ def _tell_parties(agreement: Agreement, signature: AgreementSignature, complete:
     )
 
 
+def agreement_sign_options(actor: Any, agreement: Agreement) -> list[Department]:
+    """The departments the actor could sign the agreement for now (what the sign form offers);
+    ``agreement_sign`` decides, with the same rules."""
+    grant = agreement.grant
+    if grant.status in ENDED or agreement.signed_at is not None:
+        return []
+    signatures = list(agreement.signatures.all())
+    if any(s.signer_id == actor.pk for s in signatures):
+        return []
+    signed = {s.role for s in signatures}
+    return [d for role, d in _candidates(actor, grant).items() if role not in signed]
+
+
 def agreement_waiting_for(*, grant: Grant) -> list[str]:
     """Who has still to sign the grant's agreement, in words ("HEALTH (a data steward)").
 
