@@ -143,7 +143,9 @@ def grant_use_refusal(grant: Grant, day: datetime.date | None = None) -> str | N
         }
     if settings.GRANT_AGREEMENT_REQUIRED and grant.agreement_signed_at is None:
         # Who has still to sign is the standards app's to say (the agreement is its model).
-        waiting = [name for names in run_hooks("grant_agreement_waiting", grant=grant) for name in names]
+        waiting = [
+            name for names in run_hooks("grant_agreement_waiting", grant=grant) for name in names
+        ]
         return _(
             "This grant's data-sharing agreement has not been signed by both departments yet "
             "(waiting for: %(who)s). Its data can be used once a data steward of the owning "

@@ -1,25 +1,30 @@
 """The office sees agreements and signatures in admin; nothing is edited there (the parties sign
 in the portal, through standards.agreements.agreement_sign)."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_actions import ServiceOnlyAdminMixin
 from standards.models import Agreement, AgreementSignature
 
+SIGNATURE_FIELDS = ["role", "department", "signer", "signed_at", "agreement_sha256", "ledger_index"]
+
 
 class AgreementSignatureInline(admin.TabularInline):
     model = AgreementSignature
-    fields = ["role", "department", "signer", "signed_at", "agreement_sha256", "ledger_index"]
-    readonly_fields = fields
+    fields = tuple(SIGNATURE_FIELDS)
+    readonly_fields = SIGNATURE_FIELDS
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

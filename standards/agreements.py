@@ -41,7 +41,10 @@ DISPUTE_LEVELS = ["negotiation", "office_mediation", "office_ruling"]
 ENDED = (Grant.Status.REVOKED, Grant.Status.EXPIRED)
 Role = AgreementSignature.Role
 # Who signs for each role, and the membership role they need in that department.
-SIGNING_ROLES = {Role.PROVIDER: Membership.Role.STEWARD, Role.RECIPIENT: Membership.Role.REQUESTER}
+SIGNING_ROLES: dict[str, str] = {
+    Role.PROVIDER: Membership.Role.STEWARD,
+    Role.RECIPIENT: Membership.Role.REQUESTER,
+}
 
 
 def _party(department: Department, function: str) -> dict[str, str]:
@@ -163,7 +166,9 @@ def agreements_generate_missing() -> int:
     """Generate the agreement of every grant that has none (grants approved before agreements
     existed); returns how many. Safe to run repeatedly: each grant gets one agreement."""
     made = 0
-    missing = Grant.objects.filter(agreement__isnull=True).order_by("pk").values_list("pk", flat=True)
+    missing = (
+        Grant.objects.filter(agreement__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
     for grant_id in list(missing):
         with transaction.atomic():
             grant = (
@@ -320,7 +325,9 @@ def agreement_sign(
 
 
 def _signers_of(grant: Grant, role: str) -> Any:
-    department = grant.resource.owner_department if role == Role.PROVIDER else grant.grantee_department
+    department = (
+        grant.resource.owner_department if role == Role.PROVIDER else grant.grantee_department
+    )
     return members_with_roles([department.pk], [SIGNING_ROLES[role]])
 
 
@@ -403,7 +410,9 @@ def agreements_remind_unsigned(*, today: datetime.date | None = None) -> int:
             if role in signed:
                 continue
             department = (
-                grant.resource.owner_department if role == Role.PROVIDER else grant.grantee_department
+                grant.resource.owner_department
+                if role == Role.PROVIDER
+                else grant.grantee_department
             )
             with transaction.atomic():
                 sent += len(

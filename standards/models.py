@@ -16,16 +16,12 @@ from departments.models import Department
 class Agreement(models.Model):
     """A grant's data-sharing agreement: the document as generated and when both had signed."""
 
-    grant = models.OneToOneField(
-        "rights.Grant", on_delete=models.PROTECT, related_name="agreement"
-    )
+    grant = models.OneToOneField("rights.Grant", on_delete=models.PROTECT, related_name="agreement")
     document = models.JSONField(_("document"), editable=False)
     sha256 = models.CharField(_("SHA-256 of the document"), max_length=64, editable=False)
     generated_at = models.DateTimeField(_("generated at"), editable=False)
     ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True, editable=False)
-    signed_at = models.DateTimeField(
-        _("signed by both at"), null=True, blank=True, editable=False
-    )
+    signed_at = models.DateTimeField(_("signed by both at"), null=True, blank=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -44,9 +40,7 @@ class AgreementSignature(models.Model):
         PROVIDER = "provider", _("Provider")
         RECIPIENT = "recipient", _("Recipient")
 
-    agreement = models.ForeignKey(
-        Agreement, on_delete=models.PROTECT, related_name="signatures"
-    )
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="signatures")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(_("role"), max_length=16, choices=Role)

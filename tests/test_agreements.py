@@ -4,6 +4,7 @@ and the gate — no data path serves a grant until both have signed (issue #14, 
 Every test here runs with GRANT_AGREEMENT_REQUIRED on, as production does.
 """
 
+# ruff: noqa: F811 - the fixtures imported from test_sharing are parameters here
 import datetime
 import hashlib
 import json
@@ -23,7 +24,7 @@ from departments.models import Membership
 from ledger.models import LedgerEntry
 from notifications.models import Notification
 from rights import services as grant_services
-from rights.models import Grant, GrantEvent
+from rights.models import GrantEvent
 from rights.selectors import usable_grants
 from sharing.deliveries import deliveries_dispatch, deliveries_for_release, delivery_build
 from sharing.models import Delivery
@@ -103,7 +104,12 @@ def test_approval_generates_the_agreement_with_every_s19_field(realtime, reviewe
         "purpose": "Check vaccination status for school enrolment.",
         "data_items": [
             {"name": "resident_id", "type": "string", "description": "", "sensitivity": "personal"},
-            {"name": "dose_number", "type": "integer", "description": "", "sensitivity": "internal"},
+            {
+                "name": "dose_number",
+                "type": "integer",
+                "description": "",
+                "sensitivity": "internal",
+            },
         ],
         "legal_basis": {"kind": "statute", "citation": "Education Law", "article": "art. 12"},
         "method": "realtime",
@@ -142,9 +148,7 @@ def test_approval_generates_the_agreement_with_every_s19_field(realtime, reviewe
     assert agreement.signed_at is None and grant.agreement_signed_at is None
 
 
-def test_agreements_generate_command_covers_grants_made_before_agreements_once(
-    grant_for, settings
-):
+def test_agreements_generate_command_covers_grants_made_before_agreements_once(grant_for, settings):
     settings.GOVSHARE_HOOKS = {
         **settings.GOVSHARE_HOOKS,
         "grant_created": [],  # as before this feature
@@ -362,7 +366,7 @@ def test_unsigned_grant_gets_no_periodic_copy_until_both_sign(grant_for, steward
     assert delivery_build(delivery.pk).status == Delivery.Status.SUCCEEDED
 
 
-def test_unsigned_grant_gets_no_upload_delivery(grant_for, all_methods, steward):  # noqa: F811
+def test_unsigned_grant_gets_no_upload_delivery(grant_for, all_methods, steward):
     grant_for("upload")
     catalog_services.release_ingest(
         actor=steward, resource=all_methods, upload=csv_upload(GOOD_CSV)
@@ -372,9 +376,7 @@ def test_unsigned_grant_gets_no_upload_delivery(grant_for, all_methods, steward)
     assert deliveries_for_release(release=release) == []
 
 
-def test_unsigned_grant_refuses_the_download_of_a_delivery(
-    grant_for, requester, steward, settings
-):
+def test_unsigned_grant_refuses_the_download_of_a_delivery(grant_for, requester, steward, settings):
     settings.GRANT_AGREEMENT_REQUIRED = False  # a copy delivered before the gate was turned on
     grant = grant_for("periodic_copy")
     (delivery,) = deliveries_dispatch()

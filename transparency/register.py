@@ -2,10 +2,10 @@
 which law, and the day both departments signed its data-sharing agreement — never data, never a
 person's name, never the agreement's restricted parts. Readable without signing in."""
 
-from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 import datetime
 
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
