@@ -45,7 +45,7 @@ class AgreementSerializer(serializers.Serializer):
 class AgreementSignSerializer(serializers.Serializer):
     department = serializers.CharField(
         required=False,
-        max_length=16,
+        max_length=32,
         help_text="The code of the department you sign for, when you act for more than one.",
     )
 

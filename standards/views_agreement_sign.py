@@ -1,5 +1,6 @@
 """Signing a grant's data-sharing agreement from the portal (POST only)."""
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -15,19 +16,29 @@ from standards import agreements
 from standards.models import Agreement
 
 
+class SignForm(forms.Form):
+    """The department signed for, by code (only needed by someone who acts for several)."""
+
+    department = forms.CharField(required=False, max_length=32)
+
+
 @require_POST
 def agreement_sign(request: HttpRequest, pk: int) -> HttpResponse:
     """Sign for the department the user acts for (``department``: a code, when several)."""
     grant = grant_for_user(request.user, pk)
     then = redirect("grants:grant_detail", pk=grant.pk)
     agreement = Agreement.objects.filter(grant=grant).first()
-    code = request.POST.get("department", "").strip()
-    department = Department.objects.filter(code=code).first() if code else None
     if agreement is None:
         messages.error(request, _("This grant has no data-sharing agreement yet."))
         return then
+    form = SignForm(request.POST)
+    if not form.is_valid():  # too long, or a NUL character (CharField refuses it)
+        messages.error(request, error_message(ValidationError(form.errors["department"])))
+        return then
+    code = form.cleaned_data["department"]
+    department = Department.objects.filter(code=code).first() if code else None
     if code and department is None:
-        messages.error(request, _("No department with the code %(c)s.") % {"c": code[:16]})
+        messages.error(request, _("No department with the code %(c)s.") % {"c": code})
         return then
     try:
         signature = agreements.agreement_sign(

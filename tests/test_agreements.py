@@ -480,3 +480,16 @@ def test_agreement_endpoints_declare_their_answers_in_the_schema():
     answer = schema["components"]["schemas"]["Agreement"]
     assert set(answer["properties"]) == {"document", "sha256", "signatures", "signed_at"}
     assert set(answer["required"]) == {"document", "sha256", "signatures", "signed_at"}
+
+
+def test_web_sign_refuses_bad_department_codes_and_changes_nothing(realtime, steward):
+    url = f"/grants/{realtime.pk}/agreement/sign/"
+    before = state(realtime)
+    for code, message in [
+        ("NOPE", "No department with the code NOPE."),
+        ("a\x00b", "Null characters are not allowed."),
+        ("X" * 40, "Ensure this value has at most 32 characters (it has 40)."),
+    ]:
+        page = api(steward).post(url, {"department": code}, follow=True).content.decode()
+        assert message in page
+    assert state(realtime) == before
