@@ -33,7 +33,7 @@ def agreement_sign(request: HttpRequest, pk: int) -> HttpResponse:
         return then
     form = SignForm(request.POST)
     if not form.is_valid():  # too long, or a NUL character (CharField refuses it)
-        messages.error(request, error_message(ValidationError(form.errors["department"])))
+        messages.error(request, " ".join(str(e) for e in form.errors["department"]))
         return then
     code = form.cleaned_data["department"]
     department = Department.objects.filter(code=code).first() if code else None
