@@ -400,6 +400,10 @@ GOVSHARE_HOOKS = {
     "request_approved": ["rights.services.grant_create"],
     # A new release goes out to the upload-method grants of its resource.
     "release_accepted": ["sharing.deliveries.deliveries_for_release"],
+    # A new grant gets its data-sharing agreement (DSGA s.19), generated in the same transaction.
+    "grant_created": ["standards.agreements.agreement_generate"],
+    # Who has still to sign a grant's agreement, for the refusal that names them.
+    "grant_agreement_waiting": ["standards.agreements.agreement_waiting_for"],
 }
 
 # Standards (issue #14): a grant's data may be used only once both departments have signed its
@@ -436,6 +440,11 @@ CELERY_BEAT_SCHEDULE = {
     "grants-warn-expiry": {
         "task": "rights.tasks.warn_grant_expiry",
         "schedule": crontab(hour=7, minute=0),
+    },
+    # Whoever has not signed a grant's data-sharing agreement, once a day.
+    "agreements-remind-unsigned": {
+        "task": "standards.tasks.remind_unsigned_agreements",
+        "schedule": crontab(hour=7, minute=30),
     },
 }
 

@@ -53,6 +53,11 @@ class Grant(models.Model):
     )
     created_at = models.DateTimeField(_("granted at"), auto_now_add=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, editable=False)
+    # When both departments had signed the grant's data-sharing agreement (standards app); while
+    # settings.GRANT_AGREEMENT_REQUIRED, the grant's data may be used only once this is set.
+    agreement_signed_at = models.DateTimeField(
+        _("agreement signed by both"), null=True, blank=True, editable=False
+    )
     history = HistoricalRecords()
 
     class Meta:

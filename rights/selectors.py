@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, Q, QuerySet
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.hooks import run_hooks
 from departments.permissions import department_ids, is_office_member
 from rights.models import Attestation, Grant, GrantEvent
 
@@ -88,11 +90,15 @@ def department_attestations(user: AnyUser) -> QuerySet[Attestation]:
 
 
 def usable_grants(day: datetime.date | None = None) -> QuerySet[Grant]:
-    """Grants that may be used on ``day`` (today by default): active and inside their period."""
+    """Grants that may be used on ``day`` (today by default): active, inside their period and,
+    while ``GRANT_AGREEMENT_REQUIRED``, with their data-sharing agreement signed by both."""
     day = day or timezone.localdate()
-    return Grant.objects.filter(
+    grants = Grant.objects.filter(
         status=Grant.Status.ACTIVE, valid_from__lte=day, valid_until__gte=day
     )
+    if settings.GRANT_AGREEMENT_REQUIRED:
+        grants = grants.filter(agreement_signed_at__isnull=False)
+    return grants
 
 
 def grant_unusable_because(grant: Grant, day: datetime.date | None = None) -> str | None:
@@ -105,6 +111,8 @@ def grant_unusable_because(grant: Grant, day: datetime.date | None = None) -> st
         return _("the grant is %(s)s") % {"s": grant.get_status_display().lower()}
     if not grant.valid_from <= day <= grant.valid_until:
         return _("the grant is outside its validity period")
+    if settings.GRANT_AGREEMENT_REQUIRED and grant.agreement_signed_at is None:
+        return _("the grant's data-sharing agreement is not yet signed by both departments")
     return None
 
 
@@ -133,4 +141,15 @@ def grant_use_refusal(grant: Grant, day: datetime.date | None = None) -> str | N
         return _("This grant ended on %(date)s: file a renewal request to use the data again.") % {
             "date": date_format(grant.valid_until)
         }
+    if settings.GRANT_AGREEMENT_REQUIRED and grant.agreement_signed_at is None:
+        # Who has still to sign is the standards app's to say (the agreement is its model).
+        waiting = [
+            name for names in run_hooks("grant_agreement_waiting", grant=grant) for name in names
+        ]
+        return _(
+            "This grant's data-sharing agreement has not been signed by both departments yet "
+            "(waiting for: %(who)s). Its data can be used once a data steward of the owning "
+            "department and a requester of the grantee department have both signed it on the "
+            "grant's page."
+        ) % {"who": ", ".join(waiting) or _("both departments")}
     return None

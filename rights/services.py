@@ -18,6 +18,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from access_requests.models import Request
 from core.exceptions import IllegalTransition
+from core.hooks import run_hooks
 from departments.permissions import can_manage_grant
 from ledger.services import text_sha256
 from notifications.services import Localized, notify
@@ -67,7 +68,9 @@ def grant_create(
     """Snapshot an approved request into an active grant and give the grantee its permission.
 
     The ``request_approved`` hook: ``access_requests.services.request_approve`` calls it inside
-    its transaction, and links the approval's ledger entry from the "grant" event.
+    its transaction, and links the approval's ledger entry from the "grant" event. Its own
+    ``grant_created`` hook (the data-sharing agreement, standards.agreements) runs in the same
+    transaction.
     """
     resource = request.resource
     grant = Grant(
@@ -91,7 +94,36 @@ def grant_create(
     grant.save()
     assign_perm(USE_GRANT, grant.grantee_department.group, grant)
     GRANTS.step(grant, "grant", Grant.Status.ACTIVE, Grant.Status.ACTIVE, actor=approved_by)
+    run_hooks("grant_created", grant=grant, actor=approved_by)
     return grant
+
+
+def grant_agreement_record(
+    *,
+    grant: Grant,
+    signed_at: datetime.datetime,
+    actor: Any = None,
+    ledger_index: int | None = None,
+) -> Grant:
+    """Record that both departments signed the grant's data-sharing agreement at ``signed_at``.
+
+    Called by standards.agreements inside the signing transaction (the agreement is the
+    standards app's; rights only keeps the moment, which ``usable_grants`` reads). Idempotent:
+    a grant keeps the first moment recorded. The grant's timeline gets an "agreement" step
+    linked to the ledger entry of the signature that completed it.
+    """
+    locked: Grant = GRANTS.lock(grant.pk)
+    if locked.agreement_signed_at is not None:
+        return locked
+    locked.agreement_signed_at = signed_at
+    locked._history_user = actor  # type: ignore[attr-defined]
+    locked._change_reason = "agreement signed"  # type: ignore[attr-defined]
+    locked.save(update_fields=["agreement_signed_at"])
+    GRANTS.step(
+        locked, "agreement", locked.status, locked.status, actor=actor, ledger_index=ledger_index
+    )
+    grant.agreement_signed_at = signed_at
+    return locked
 
 
 def _grant_transition(

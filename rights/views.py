@@ -44,6 +44,7 @@ HISTORY_LABELS = {
     "resume": gettext_lazy("Resumed"),
     "revoke": gettext_lazy("Revoked"),
     "expire": gettext_lazy("Expired"),
+    "agreement": gettext_lazy("Agreement signed by both departments"),
 }
 # action: (service function, message once done)
 STEPS: dict[str, tuple[Callable[..., Grant], _StrOrPromise]] = {
@@ -78,6 +79,7 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             action for action in STEPS if grant.status in services.GRANT_TRANSITIONS[action][0]
         }
     basis: dict[str, Any] = grant.legal_basis or {}
+    use_refusal = selectors.grant_use_refusal(grant)
     return render(
         request,
         "rights/grant_detail.html",
@@ -90,8 +92,9 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),  # type: ignore[arg-type]
             "history": _history_rows(grant),
             "deliveries": grant.deliveries.order_by("-created_at", "-id")[:20],
-            "can_use": grant.status == grant.Status.ACTIVE
+            "can_use": use_refusal is None
             and is_member_of(request.user, grant.grantee_department_id),
+            "use_refusal": use_refusal,
             "steps": steps,
             "manage_forms": {
                 action: ReasonForm(auto_id=f"id_{action}_%s")

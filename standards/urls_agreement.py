@@ -1,3 +1,10 @@
-"""Filled in by issue #14."""
+"""A grant's data-sharing agreement in the portal, under ``/grants/`` (namespace ``agreements``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from standards import views_agreement_sign
+
+app_name = "agreements"
+urlpatterns = [
+    path("<int:pk>/agreement/sign/", views_agreement_sign.agreement_sign, name="agreement_sign"),
+]

@@ -64,6 +64,28 @@ def _ledger_reset_on_flush():
 
 
 @pytest.fixture(autouse=True)
+def _agreement_gate(request, settings):
+    """The data-sharing agreement gate (GRANT_AGREEMENT_REQUIRED, on by default) is off for tests
+    that predate agreements: they approve a request and use the grant at once, testing other
+    rules (limits, methods, deliveries). Tests marked ``agreement_gate`` keep it on, as
+    production does: tests/test_agreements.py proves that every data path refuses an unsigned
+    grant and serves it once both departments signed; tests/test_register.py signs its grants.
+    """
+    if not request.node.get_closest_marker("agreement_gate"):
+        settings.GRANT_AGREEMENT_REQUIRED = False
+
+
+def sign_agreement(grant, *signers):
+    """Each signer signs the grant's agreement for the department they act for."""
+    from standards.agreements import agreement_sign
+
+    for signer in signers:
+        agreement_sign(actor=signer, agreement=grant.agreement)
+    grant.refresh_from_db()
+    return grant
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.2 s a user; the suite creates hundreds. Not a security setting.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -44,6 +44,7 @@ def test_request_trail_merges_history_and_ledger(client, approved, requester):
     assert [i.what for i in items if i.source == "ledger"] == [
         "request.submit",
         "request.endorse",
+        "agreement.generated",  # it names the request too
         "request.approve",
     ]
     assert any(i.source == "history" for i in items)

@@ -49,13 +49,15 @@ def test_every_transaction_appends_exactly_one_entry(approved, reviewer, steward
         "release.accepted",
         "request.submit",
         "request.endorse",
+        # generated with the grant, inside the approval, before the approval's own entry
+        "agreement.generated",
         "request.approve",
         "grant.suspend",
         "grant.resume",
         "grant.revoke",
     ]
-    assert [e["index"] for e in entries()] == list(range(8))
-    assert LedgerState.objects.get().size == 8
+    assert [e["index"] for e in entries()] == list(range(9))
+    assert LedgerState.objects.get().size == 9
 
 
 def test_entries_hold_ids_codes_and_hashes_never_free_text(approved, requester, reviewer):
@@ -220,7 +222,7 @@ def checked_ledger(approved, reviewer):
     ledger.ledger_checkpoint_sign()
     report = ledger_verify()
     assert report.ok, report.problems
-    assert (report.entries, report.checkpoints) == (7, 2)
+    assert (report.entries, report.checkpoints) == (8, 2)  # with the agreement's entry
     _disable_triggers()
     return approved
 
@@ -250,7 +252,7 @@ def test_verify_names_a_removed_entry(checked_ledger):
 
 def test_verify_names_an_inserted_entry(checked_ledger):
     # Shift entries 4.. up by one and put a forged entry at 4, with a matching leaf hash.
-    for index in range(6, 3, -1):
+    for index in range(7, 3, -1):
         LedgerEntry.objects.filter(index=index).update(index=index + 1)
     import rfc8785
 
@@ -452,12 +454,12 @@ def test_each_workflow_transition_is_one_entry(
 
 
 def test_verify_names_entries_removed_from_the_signed_end(checked_ledger):
-    LedgerEntry.objects.filter(index=6).delete()
-    LedgerNode.objects.filter(level=0, index=6).delete()
-    LedgerState.objects.update(size=6)
+    LedgerEntry.objects.filter(index=7).delete()
+    LedgerNode.objects.filter(level=0, index=7).delete()
+    LedgerState.objects.update(size=7)
     index, problems = _bad_index()
-    assert index == 6
-    assert any("checkpoint 7: signs 7 entries but only 6 are stored" in p for p in problems)
+    assert index == 7
+    assert any("checkpoint 8: signs 8 entries but only 7 are stored" in p for p in problems)
 
 
 def test_verify_names_a_changed_inner_node(checked_ledger):

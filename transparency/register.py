@@ -1,11 +1,16 @@
 """The public register of active grants: who shares what with whom, for which purpose, under
-which law — never data, never a person's name. Readable without signing in."""
+which law, and the day both departments signed its data-sharing agreement — never data, never a
+person's name, never the agreement's restricted parts. Readable without signing in."""
+
+import datetime
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -27,6 +32,7 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
     receiver = serializers.SerializerMethodField()
     resource = serializers.CharField(source="resource.title")
     legal_basis = serializers.SerializerMethodField()
+    agreement_signed_at = serializers.SerializerMethodField()
 
     class Meta:
         model = Grant
@@ -39,6 +45,7 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
             "method",
             "valid_from",
             "valid_until",
+            "agreement_signed_at",
         ]
 
     def get_provider(self, grant: Grant) -> dict:
@@ -52,6 +59,12 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
     def get_legal_basis(self, grant: Grant) -> dict:
         basis = grant.legal_basis or {}
         return {key: basis.get(key, "") for key in ("kind", "citation", "article")}
+
+    @extend_schema_field({"type": "string", "format": "date", "nullable": True})
+    def get_agreement_signed_at(self, grant: Grant) -> datetime.date | None:
+        """The day (local) both departments had signed the agreement; null while unsigned."""
+        signed = grant.agreement_signed_at
+        return timezone.localdate(signed) if signed else None
 
 
 class RegisterAPIView(ListAPIView):

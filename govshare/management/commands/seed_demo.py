@@ -32,7 +32,9 @@ from governance.services import demands as demand_services
 from governance.services import freshness as freshness_services
 from ledger import keys
 from ledger.services import ledger_checkpoint_sign
+from rights.models import Grant
 from sharing.deliveries import deliveries_dispatch, delivery_build
+from standards.agreements import agreement_sign
 
 from ._demo_texts import TEXTS
 
@@ -71,6 +73,14 @@ CLINIC_ITEMS = [
     ("licensed_until", "date", "public", True),
 ]
 PSY_ITEMS = [("case_id", "string", "sensitive", True)]
+
+
+def _sign(request, *signers):
+    """The demo's departments sign the new grant's data-sharing agreement (each signer for the
+    department they act for), so its data can be used (GRANT_AGREEMENT_REQUIRED)."""
+    agreement = Grant.objects.get(request=request).agreement
+    for signer in signers:
+        agreement_sign(actor=signer, agreement=agreement)
 
 
 def _items(spec, descriptions, lookup_keys=("resident_id", "clinic_code")):
@@ -342,6 +352,7 @@ class Command(BaseCommand):
             max_records_per_day=5000,
             max_calls_per_day=2000,
         )
+        _sign(approved, steward, civil)
 
     def _under_review(self, users, file):
         """One waiting for the owner's opinion, one (unconditional) straight at the office."""
@@ -430,6 +441,9 @@ class Command(BaseCommand):
                 reason=self.texts["reasons"]["approve"],
                 max_calls_per_day=500,
             )
+            # POLICE's result-only grant is left awaiting POLICE's signature: the agreement
+            # flow can be seen (and finished by police_clerk) in the demo.
+            _sign(request, steward, *([user] if dept != "POLICE" else []))
 
     def _governance(self, users, departments):
         """One acknowledged quality report and one routed demand that a second department joined."""
@@ -479,7 +493,6 @@ class Command(BaseCommand):
         from governance.services import disputes
         from rights import services as rights_services_
         from rights.attestations import attestations_open_due
-        from rights.models import Grant
 
         civil, steward, office = users["civil_clerk"], users["health_steward"], users["office"]
         texts = self.texts["dispute"]
@@ -518,6 +531,7 @@ class Command(BaseCommand):
         request_services.request_approve(
             actor=office, request=ended, reason=self.texts["reasons"]["approve"]
         )
+        _sign(ended, steward, civil)
         rights_services_.grant_revoke(
             actor=office,
             grant=Grant.objects.get(request=ended),
