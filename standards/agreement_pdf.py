@@ -37,17 +37,39 @@ class _Fonts:
         self.bold = CJK_FONT if chinese else "Helvetica-Bold"
         wrap = "CJK" if chinese else None
         leading = 1.5 if chinese else 1.3
-        self.text = ParagraphStyle("text", fontName=self.body, fontSize=10, leading=10 * leading,
-                                   spaceAfter=4, wordWrap=wrap)
-        self.cell = ParagraphStyle("cell", parent=self.text, fontSize=9, leading=9 * leading,
-                                   spaceAfter=0)
+        self.text = ParagraphStyle(
+            "text",
+            fontName=self.body,
+            fontSize=10,
+            leading=10 * leading,
+            spaceAfter=4,
+            wordWrap=wrap,
+        )
+        self.cell = ParagraphStyle(
+            "cell", parent=self.text, fontSize=9, leading=9 * leading, spaceAfter=0
+        )
         self.head_cell = ParagraphStyle("head_cell", parent=self.cell, fontName=self.bold)
-        self.title = ParagraphStyle("title", parent=self.text, fontName=self.bold, fontSize=16,
-                                    leading=22, spaceAfter=8)
-        self.heading = ParagraphStyle("heading", parent=self.text, fontName=self.bold,
-                                      fontSize=12, leading=17, spaceBefore=10, spaceAfter=2)
-        self.citation = ParagraphStyle("citation", parent=self.text, fontSize=8, leading=11,
-                                       textColor=colors.HexColor("#4a5360"))
+        self.title = ParagraphStyle(
+            "title", parent=self.text, fontName=self.bold, fontSize=16, leading=22, spaceAfter=8
+        )
+        self.heading = ParagraphStyle(
+            "heading",
+            parent=self.text,
+            fontName=self.bold,
+            fontSize=12,
+            leading=17,
+            spaceBefore=10,
+            spaceAfter=2,
+            keepWithNext=1,
+        )
+        self.citation = ParagraphStyle(
+            "citation",
+            parent=self.text,
+            fontSize=8,
+            leading=11,
+            textColor=colors.HexColor("#4a5360"),
+            keepWithNext=1,
+        )
 
 
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:

@@ -12,6 +12,7 @@ Unknown codes are shown as they are rather than dropped: the document is what wa
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,7 @@ def datetime_words(value: Any) -> str:
         return str(value or "")
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
-    return formats.date_format(moment, "DATETIME_FORMAT")
+    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
 def _label(choices: Any, code: Any) -> str:
@@ -86,7 +87,7 @@ def _party(document: dict[str, Any], role: str) -> dict[str, Any]:
 
 
 def party_name(party: dict[str, Any]) -> str:
-    """"Health Bureau (HEALTH)", or the code alone if the name is missing."""
+    """ "Health Bureau (HEALTH)", or the code alone if the name is missing."""
     name, code = party.get("name") or "", party.get("code") or ""
     return f"{name} ({code})" if name and code else name or code
 
@@ -156,7 +157,9 @@ def _data_items(document: dict[str, Any]) -> Section:
             for item in items
         ],
     )
-    return Section(3, "data_items", _("The data to be shared"), _cite("b"), [], sentences, [], table)
+    return Section(
+        3, "data_items", _("The data to be shared"), _cite("b"), [], sentences, [], table
+    )
 
 
 def _legal_basis(document: dict[str, Any]) -> list[tuple[str, str]]:
@@ -172,7 +175,7 @@ def _legal_basis(document: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-METHOD_SENTENCES = {
+METHOD_SENTENCES: dict[str, Callable[[], str]] = {
     Method.PERIODIC_COPY: lambda: _(
         "The portal delivers a file of the approved items from the newest release at each "
         "period; periods missed while the portal was down are caught up."
@@ -197,7 +200,7 @@ def _limit(value: Any) -> str:
 
 
 def _method(document: dict[str, Any]) -> Section:
-    method, frequency = document.get("method"), document.get("frequency")
+    method, frequency = str(document.get("method") or ""), document.get("frequency")
     limits = document.get("limits") or {}
     rows = [(_("Sharing method"), _label(Method, method))]
     if frequency:
@@ -218,7 +221,7 @@ def _method(document: dict[str, Any]) -> Section:
     return Section(6, "method", heading, _cite("h"), rows, sentences)
 
 
-SECURITY_SENTENCES = {
+SECURITY_SENTENCES: dict[str, Callable[[], str]] = {
     "tls": lambda: _(
         "Every connection to the portal is encrypted (HTTPS with TLS), and browsers are told to "
         "use nothing else."
@@ -380,7 +383,7 @@ def _breach(document: dict[str, Any]) -> tuple[list[str], list[str]]:
     return sentences, steps
 
 
-VARIATION_SENTENCES = {
+VARIATION_SENTENCES: dict[str, Callable[[], str]] = {
     "new_request": lambda: _(
         "Varying: the agreement never changes once generated. Other items, another purpose, "
         "method or period need a new request, reviewed and approved like the first, which "
@@ -392,7 +395,7 @@ VARIATION_SENTENCES = {
         "renewed."
     ),
 }
-END_SENTENCES = {
+END_SENTENCES: dict[str, Callable[[], str]] = {
     "expiry": lambda: _("Ending: the agreement ends at its end date, when the grant expires."),
     "revocation": lambda: _(
         "It ends earlier if the holder of the shared-management right revokes the grant; a "
@@ -428,11 +431,17 @@ def _period(document: dict[str, Any]) -> Section:
         _("The period of the agreement"),
         _cite(),
         [(_("From"), start), (_("Until"), end)],
-        [_("The agreement applies from %(start)s to %(end)s inclusive.") % {"start": start, "end": end}],
+        [
+            _("The agreement applies from %(start)s to %(end)s inclusive.")
+            % {"start": start, "end": end}
+        ],
     )
 
 
-ROLE_LABELS = {"provider": lambda: _("Provider"), "recipient": lambda: _("Recipient")}
+ROLE_LABELS: dict[str, Callable[[], str]] = {
+    "provider": lambda: _("Provider"),
+    "recipient": lambda: _("Recipient"),
+}
 
 
 def _signatures(document: dict[str, Any], signatures: list[dict[str, Any]]) -> Section:
