@@ -430,7 +430,7 @@ def _period(document: dict[str, Any]) -> Section:
         "period",
         _("The period of the agreement"),
         _cite(),
-        [(_("From"), start), (_("Until"), end)],
+        [(_("Valid from"), start), (_("Valid until"), end)],
         [
             _("The agreement applies from %(start)s to %(end)s inclusive.")
             % {"start": start, "end": end}

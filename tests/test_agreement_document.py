@@ -196,7 +196,7 @@ def test_the_codes_become_sentences_in_english():
         "Ending",
     ]
     assert len(s["variation"].sentences) == 5
-    assert s["period"].rows == [("From", "2026-12-03"), ("Until", "2027-06-30")]
+    assert s["period"].rows == [("Valid from", "2026-12-03"), ("Valid until", "2027-06-30")]
     assert s["signatures"].table.rows == [
         ["Health Bureau (HEALTH)", "Provider", "health_steward", "2026-12-04 09:30"]
     ]
@@ -423,3 +423,33 @@ def test_anonymous_is_sent_to_sign_in(grant):
         response = Client().get(url)
         assert response.status_code == 302
         assert response["Location"] == f"/accounts/login/?next={url}"
+
+
+@pytest.fixture
+def sign_route(monkeypatch):
+    """The sign route of the dsa branch, as if merged."""
+    monkeypatch.setattr(views_agreement, "_sign_url", lambda grant: f"/sign/{grant.pk}/")
+
+
+@pytest.mark.parametrize(
+    ("who", "buttons"),
+    [
+        ("steward", ["Sign as the provider"]),
+        ("requester", ["Sign as the recipient"]),
+        ("reviewer", []),
+    ],
+)
+def test_the_sign_form_is_for_a_party_that_may_still_sign(request, grant, sign_route, who, buttons):
+    html = signed_in(request.getfixturevalue(who)).get(urls(grant)[0]).content.decode()
+    shown = [label for label in ("Sign as the provider", "Sign as the recipient") if label in html]
+    assert shown == buttons
+    assert (f'action="/sign/{grant.pk}/"' in html) == bool(buttons)
+
+
+def test_who_has_signed_sees_no_sign_form(grant, steward, sign_route, monkeypatch):
+    document, _signatures, sha256 = views_agreement._agreement_for(grant)
+    signed = [{**SIGNATURES[0], "signed_at": "2026-12-04T09:30:00+00:00"}]
+    monkeypatch.setattr(views_agreement, "_agreement_for", lambda g: (document, signed, sha256))
+    html = signed_in(steward).get(urls(grant)[0], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Sign as the provider" not in html
+    assert "<td>health_steward</td><td>2026-12-04 09:30</td>" in html
