@@ -413,6 +413,10 @@ GRANT_AGREEMENT_REQUIRED = env_bool("GRANT_AGREEMENT_REQUIRED", True)
 # Datasets per page of the DCAT-AP export (/catalog.ttl?page=N), linked with hydra paging.
 DCAT_PAGE_SIZE = env_int("DCAT_PAGE_SIZE", 1000, minimum=1)
 
+# Disputes: the working days the two departments are given to settle one between themselves
+# before either may escalate it (the due date shown; each agreement states it).
+DISPUTE_NEGOTIATION_DAYS = env_int("DISPUTE_NEGOTIATION_DAYS", 10, minimum=1)
+
 # Requests (access_requests)
 REQUEST_DOCUMENT_MAX_BYTES = env_int("REQUEST_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 

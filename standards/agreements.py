@@ -15,6 +15,7 @@ import hashlib
 from typing import Any
 
 import rfc8785
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -33,11 +34,14 @@ from rights.models import Grant
 from rights.services import grant_agreement_record
 from standards import vocab
 from standards.models import Agreement, AgreementSignature
+from workdays.models import ReviewPolicy
 
 FORMAT = "govshare-dsa/1"
 BREACH_NOTICE_HOURS = 24
 SECURITY_MEASURES = ["tls", "access_log", "ledger", "least_items", "role_access"]
-DISPUTE_LEVELS = ["negotiation", "office_mediation", "office_ruling"]
+# The portal's three levels (governance/services/disputes.py): the parties negotiate, the office
+# decides, the supervising authority's decision is recorded as final.
+DISPUTE_LEVELS = ["negotiation", "office_decision", "authority_decision"]
 ENDED = (Grant.Status.REVOKED, Grant.Status.EXPIRED)
 Role = AgreementSignature.Role
 # Who signs for each role, and the membership role they need in that department.
@@ -113,6 +117,9 @@ def agreement_document(grant: Grant, *, generated_at: datetime.datetime) -> dict
         "breach_and_disputes": {
             "breach_notice_hours": BREACH_NOTICE_HOURS,
             "dispute_levels": list(DISPUTE_LEVELS),
+            # The deadlines in force when it was made: the wording never changes after signing.
+            "negotiation_days": settings.DISPUTE_NEGOTIATION_DAYS,
+            "office_decision_days": ReviewPolicy.current().office_review_days,
         },
         "variation": {
             "vary": "new_request",

@@ -26,7 +26,7 @@ class SignForm(forms.Form):
 def agreement_sign(request: HttpRequest, pk: int) -> HttpResponse:
     """Sign for the department the user acts for (``department``: a code, when several)."""
     grant = grant_for_user(request.user, pk)
-    then = redirect("grants:grant_detail", pk=grant.pk)
+    then = redirect("agreements:agreement_detail", pk=grant.pk)
     agreement = Agreement.objects.filter(grant=grant).first()
     if agreement is None:
         messages.error(request, _("This grant has no data-sharing agreement yet."))

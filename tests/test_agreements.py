@@ -123,7 +123,9 @@ def test_approval_generates_the_agreement_with_every_s19_field(realtime, reviewe
         },
         "breach_and_disputes": {
             "breach_notice_hours": 24,
-            "dispute_levels": ["negotiation", "office_mediation", "office_ruling"],
+            "dispute_levels": ["negotiation", "office_decision", "authority_decision"],
+            "negotiation_days": 10,
+            "office_decision_days": 5,
         },
         "variation": {
             "vary": "new_request",
@@ -415,10 +417,12 @@ def test_grant_page_shows_the_agreement_and_the_steward_signs_there(realtime, st
     assert api(police).post(url).status_code == 404
     assert api(steward).get(url).status_code == 405
     response = api(steward).post(url, follow=True)
-    assert response.redirect_chain == [(f"/grants/{realtime.pk}/", 302)]
+    # Back on the agreement itself, which now shows the signature and no button for the provider.
+    assert response.redirect_chain == [(f"/grants/{realtime.pk}/agreement/", 302)]
     text = response.content.decode()
     assert "You signed for HEALTH. The grant can be used once the other department signs." in text
-    assert "Sign for HEALTH" not in text
+    assert "Sign as the provider" not in text
+    assert "Sign for HEALTH" not in api(steward).get(f"/grants/{realtime.pk}/").content.decode()
     again = api(steward).post(url, follow=True).content.decode()
     assert "HEALTH has already signed this agreement as the provider" in again
     assert AgreementSignature.objects.count() == 1
@@ -493,3 +497,22 @@ def test_web_sign_refuses_bad_department_codes_and_changes_nothing(realtime, ste
         page = api(steward).post(url, {"department": code}, follow=True).content.decode()
         assert message in page
     assert state(realtime) == before
+
+
+def test_the_agreement_page_and_pdf_show_both_signatures(realtime, steward, requester):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    api(steward).post(f"/grants/{realtime.pk}/agreement/sign/")
+    api(requester).post(f"/grants/{realtime.pk}/agreement/sign/")
+    page = api(steward).get(f"/grants/{realtime.pk}/agreement/").content.decode()
+    assert steward.get_username() in page
+    assert requester.get_username() in page
+    assert "Sign as the" not in page
+    pdf = api(requester).get(f"/grants/{realtime.pk}/agreement.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages)
+    assert steward.get_username() in text
+    assert requester.get_username() in text
+    assert realtime.agreement.sha256 in text.replace("\n", "")

@@ -85,7 +85,6 @@ LEVEL: dict[str, int] = {
     S.CLOSED: 3,
 }
 OPEN_STATES = frozenset({S.NEGOTIATION, S.OFFICE_REVIEW, S.DECIDED, S.AUTHORITY_REVIEW})
-NEGOTIATION_DAYS = 10  # working days the parties are given to agree (shown as the due date)
 EVIDENCE_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "csv", "txt"]
 
 
@@ -327,7 +326,7 @@ def dispute_raise(
         raised_by=actor,
         disputed=disputed,
         asked=asked,
-        due_date=add_working_days(timezone.localdate(), NEGOTIATION_DAYS),
+        due_date=add_working_days(timezone.localdate(), settings.DISPUTE_NEGOTIATION_DAYS),
         **subject.fields,
     )
     dispute._history_user = actor  # type: ignore[attr-defined]
