@@ -294,7 +294,8 @@ LIST_PAGES = [
     "disputes:dispute_list",
     "attestations:attestation_list",
     "audit:search",
-    "register",
+    "public_register",
+    "scoreboard",
 ]
 
 
@@ -305,10 +306,14 @@ def demo_world_pages():
     from governance.models import Demand, Dispute, QualityReport
     from rights.models import Attestation, Grant
 
-    # The scoreboard page by its path: its URL name is taken by the API's scoreboard too.
-    urls = [reverse(name) for name in LIST_PAGES] + ["/scoreboard/"]
+    urls = [reverse(name) for name in LIST_PAGES]
     for model in [Resource, Request, Grant, Attestation, QualityReport, Demand, Dispute]:
         urls += [obj.get_absolute_url() for obj in model.objects.order_by("pk")]
+    # Each grant's data-sharing agreement, the page the two departments sign.
+    urls += [
+        reverse("agreements:agreement_detail", args=[pk])
+        for pk in Grant.objects.order_by("pk").values_list("pk", flat=True)
+    ]
     return urls
 
 
