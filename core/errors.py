@@ -20,6 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 API_PREFIX = "/api/"
+# Machine-facing paths answered in JSON even when the error comes before their views (a NUL in
+# the query, a bad request line): the REST API and the Dataspace Protocol endpoints.
+JSON_PREFIXES = (API_PREFIX, "/dsp/", "/.well-known/dspace-version")
 
 PAGES: dict[int, tuple[Promise, Promise, tuple[Promise, ...]]] = {
     400: (
@@ -82,7 +85,7 @@ PAGES: dict[int, tuple[Promise, Promise, tuple[Promise, ...]]] = {
 
 
 def _is_api(request: HttpRequest | None) -> bool:
-    return request is not None and request.path.startswith(API_PREFIX)
+    return request is not None and request.path.startswith(JSON_PREFIXES)
 
 
 def _context(status: int, reason: str = "") -> dict[str, Any]:

@@ -533,3 +533,10 @@ def test_the_dsp_views_are_out_of_the_openapi_schema():
 def test_a_very_long_unknown_id_is_404_without_echoing_it_whole(api):
     body = assert_catalog_error(api.get("/dsp/catalog/datasets/" + "x" * 5000), 404, "not-found")
     assert body["reason"] == ["No dataset '" + "x" * 200 + "...' is in this catalog."]
+
+
+def test_a_nul_in_the_query_is_answered_in_json_not_an_html_page(client, db):
+    response = client.get("/dsp/catalog/datasets/X?page=%00")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["detail"]
