@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from catalog.models import Method
 from departments.models import Department
 from workflow.models import TimelineStep
 
@@ -75,6 +76,11 @@ class Grant(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("grants:grant_detail", args=[self.pk])
+
+    @property
+    def method_label(self) -> str:
+        """The sharing method in words, in the active language ("Real-time interface")."""
+        return str(dict(Method.choices).get(self.method, self.method))
 
 
 class GrantUserObjectPermission(UserObjectPermissionBase):

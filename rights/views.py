@@ -19,7 +19,6 @@ from access_requests import selectors as request_selectors
 from access_requests import services as request_services
 from access_requests.models import Frequency, LegalBasisKind
 from access_requests.selectors import STEP_LABELS
-from catalog.models import Method
 from core.exceptions import DomainError
 from core.forms import ReasonForm, add_service_errors, error_message
 from core.views import step_response
@@ -85,7 +84,7 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rights/grant_detail.html",
         {
             "grant": grant,
-            "method_label": dict(Method.choices).get(grant.method, grant.method),
+            "method_label": grant.method_label,
             "frequency_label": dict(Frequency.choices).get(grant.frequency, grant.frequency),
             "basis": basis,
             # No kind looks up None, which has no label.

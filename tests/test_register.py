@@ -59,6 +59,9 @@ def test_register_drops_suspended_grants_and_the_page_is_public(client, grant, r
     page = client.get("/register/")
     assert page.status_code == 200
     assert b"Civil Affairs Bureau" in page.content
+    # The method in words, not its code (#15.6).
+    assert b"<td>Real-time interface</td>" in page.content
+    assert b"<td>realtime</td>" not in page.content
     for private in (b"civil_clerk", b"health_steward", b"R001", b"resident_id"):
         assert private not in page.content
     grant_services.grant_suspend(actor=reviewer, grant=grant, reason="Audit.")
