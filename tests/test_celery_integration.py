@@ -42,7 +42,7 @@ from rights import services as grant_services
 from rights.models import Grant
 from sharing.deliveries import deliveries_dispatch, deliveries_sweep
 from sharing.models import Delivery
-from tests.conftest import csv_upload, request_data
+from tests.conftest import csv_upload, request_data, sign_agreement
 
 ALL_ITEMS = ["resident_id", "birth_date", "dose_number", "fee", "adverse_event"]
 # Big enough that a build takes seconds (3-8 s here), so a worker can be killed in the middle.
@@ -277,7 +277,9 @@ def wait_until_succeeded(delivery, workers, timeout=60.0):
 
 @pytest.fixture
 def periodic_grant(released, requester, steward, reviewer, departments):
-    """An active daily periodic-copy grant on every item of the released resource."""
+    """An active daily periodic-copy grant on every item of the released resource, its
+    data-sharing agreement signed by both departments: the workers run with production's
+    settings (GRANT_AGREEMENT_REQUIRED on), not the test process's."""
     request = rs.request_create(
         actor=requester,
         department=departments["CIVIL"],
@@ -288,7 +290,7 @@ def periodic_grant(released, requester, steward, reviewer, departments):
     rs.request_submit(actor=requester, request=request)
     rs.request_endorse(actor=steward, request=request)
     rs.request_approve(actor=reviewer, request=request)
-    return Grant.objects.get(request=request)
+    return sign_agreement(Grant.objects.get(request=request), steward, requester)
 
 
 def big_csv(rows):
