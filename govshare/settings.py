@@ -412,6 +412,7 @@ GOVSHARE_HOOKS = {
 GRANT_AGREEMENT_REQUIRED = env_bool("GRANT_AGREEMENT_REQUIRED", True)
 # Datasets per page of the DCAT-AP export (/catalog.ttl?page=N), linked with hydra paging.
 DCAT_PAGE_SIZE = env_int("DCAT_PAGE_SIZE", 1000, minimum=1)
+DSP_CATALOG_PAGE_SIZE = env_int("DSP_CATALOG_PAGE_SIZE", 100, minimum=1)
 
 # Disputes: the working days the two departments are given to settle one between themselves
 # before either may escalate it (the due date shown; each agreement states it).

@@ -45,7 +45,6 @@ CATALOG_PATH = BASE_PATH + "/catalog"
 MEDIA_TYPES = ("application/json", "application/ld+json")
 # A CatalogRequestMessage is a few hundred bytes; anything this large is not one.
 MAX_MESSAGE_BYTES = 64 * 1024
-DEFAULT_PAGE_SIZE = 100
 
 
 class Code:
@@ -288,7 +287,7 @@ def catalog_document(resources: list[Resource], participant: str) -> dict[str, A
 
 
 def page_size() -> int:
-    return int(getattr(settings, "DSP_CATALOG_PAGE_SIZE", DEFAULT_PAGE_SIZE))
+    return settings.DSP_CATALOG_PAGE_SIZE
 
 
 def page_links(page: int, last_page: int) -> str:
