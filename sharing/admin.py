@@ -22,18 +22,8 @@ class NoFormAction(forms.Form):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
-    list_display = [
-        "id",
-        "grant",
-        "period_key",
-        "caught_up",
-        "status",
-        "row_count",
-        "attempts",
-        "heartbeat_at",
-        "finished_at",
-        "purged_at",
-    ]
+    # Caught up, heartbeat and purged are filters and on the row's page.
+    list_display = ["id", "grant", "period_key", "status", "attempts", "row_count", "finished_at"]
     list_filter = [
         "status",
         ("purged_at", admin.EmptyFieldListFilter),
