@@ -135,8 +135,8 @@ class PeriodicJobAdmin(OfficeSettingsAdminMixin, admin.ModelAdmin):
             self.message_user(
                 request,
                 ngettext(
-                    "%(n)d job sent to a worker: %(names)s.",
-                    "%(n)d jobs sent to a worker: %(names)s.",
+                    "%(n)d job started now (its schedule is unchanged): %(names)s.",
+                    "%(n)d jobs started now (their schedules are unchanged): %(names)s.",
                     len(sent),
                 )
                 % {"n": len(sent), "names": ", ".join(sent)},

@@ -242,6 +242,21 @@ def test_office_switches_jobs_off_and_is_told_which(client, office):
     assert set(jobs.values_list("enabled", flat=True)) == {False}
 
 
+def test_office_runs_jobs_now_and_is_told_which_could_not_run(client, office, monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # run here, not queued
+    PeriodicTask.objects.filter(name="demands-mark-overdue").update(task="gone.tasks.old_job")
+    jobs = PeriodicTask.objects.filter(name__in=["requests-mark-overdue", "demands-mark-overdue"])
+    client.force_login(office)
+    done = client.post(
+        JOBS, {"action": "run_jobs", "_selected_action": [job.pk for job in jobs]}, follow=True
+    )
+    assert [(m.level_tag, str(m)) for m in done.context["messages"]] == [
+        ("info", "1 job started now (its schedule is unchanged): requests-mark-overdue."),
+        ("error", "demands-mark-overdue was not run: its task is not one this portal has."),
+    ]
+    assert _job("requests-mark-overdue").total_run_count == 0
+
+
 def test_nobody_adds_or_deletes_a_job_in_admin(client, office):
     client.force_login(office)
     assert client.get(f"{JOBS}add/").status_code == 403
