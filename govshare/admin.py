@@ -65,11 +65,11 @@ class PeriodicJobAdmin(OfficeSettingsAdminMixin, admin.ModelAdmin):
     list_select_related = ["interval", "crontab"]
     ordering = ["name"]
     fieldsets = [
-        (None, {"fields": ["name", "task", "description", "enabled"]}),
+        (None, {"fields": ["job", "runs_task", "description", "enabled"]}),
         (gettext_lazy("When it runs"), {"fields": ["interval", "crontab", "crontab_in_words"]}),
         (gettext_lazy("Runs so far"), {"fields": ["last_run_at", "total_run_count"]}),
     ]
-    readonly_fields = ["name", "task", "crontab_in_words", "last_run_at", "total_run_count"]
+    readonly_fields = ["job", "runs_task", "crontab_in_words", "last_run_at", "total_run_count"]
     actions = ["enable_jobs", "disable_jobs", "run_jobs"]
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -77,6 +77,15 @@ class PeriodicJobAdmin(OfficeSettingsAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+    # The name and task as plain values: the model's help texts ask for input they never take.
+    @admin.display(description=gettext_lazy("job"))
+    def job(self, obj: PeriodicTask) -> str:
+        return obj.name
+
+    @admin.display(description=gettext_lazy("task"))
+    def runs_task(self, obj: PeriodicTask) -> str:
+        return obj.task
 
     @admin.display(description=gettext_lazy("crontab in words"))
     def crontab_in_words(self, obj: PeriodicTask) -> str:

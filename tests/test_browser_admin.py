@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 from playwright.sync_api import expect
 
+from tests.beat_schedule import beat_schedule_seed
 from tests.conftest import CSP_LISTENER
 
 PASSWORD = "demo-pass-2026"  # seed_demo's default
@@ -69,6 +70,7 @@ def _too_wide(page, base, paths):
 
 @pytest.mark.browser
 def test_admin_lists_fit_1280_px_for_the_office_and_the_auditor(live_server, page, artifacts_dir):
+    beat_schedule_seed()  # an earlier transactional test's flush may have taken the jobs away
     call_command("seed_demo", rows=30, stdout=open("/dev/null", "w"))  # noqa: SIM115
     page.add_init_script(CSP_LISTENER)
     page.set_viewport_size({"width": 1280, "height": 800})
