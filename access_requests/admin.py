@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from access_requests import services
 from access_requests.models import Request, RequestItem, RequestStep
 from core.admin_actions import ReasonForm, ServiceOnlyAdminMixin, service_action
+from core.admin_columns import code_column
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
@@ -101,16 +102,15 @@ def _approve(user: Any, obj: Request, data: dict[str, Any]) -> None:
 
 @admin.register(Request)
 class RequestAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
+    # What the office's queue decides by; the method and the dates are on the row's page.
     list_display = [
         "id",
-        "resource",
-        "requesting_department",
+        code_column("resource__identifier", _("resource")),
+        code_column("requesting_department__code", _("requesting department")),
         "state",
-        "method",
         "due_date",
         "is_overdue",
         "appealed",
-        "created_at",
     ]
     list_filter = [
         "state",

@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.models import DataItem, Release, Resource
 from core.admin_actions import ServiceOnlyAdminMixin
+from core.admin_columns import code_column
 
 
 class DataItemInline(admin.TabularInline):
@@ -23,12 +25,11 @@ class ResourceAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin
     list_display = [
         "identifier",
         "title",
-        "owner_department",
-        "management_right_holder",
+        code_column("owner_department__code", _("owner")),
+        code_column("management_right_holder__code", _("management right")),
         "sharing_type",
         "status",
         "version",
-        "updated_at",
     ]
     list_filter = ["status", "sharing_type", "owner_department", "management_right_holder"]
     search_fields = ["identifier", "title", "abstract", "data_items__name"]
@@ -71,7 +72,13 @@ class DataItemAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Release)
 class ReleaseAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
-    list_display = ["resource", "sequence", "row_count", "size_bytes", "sha256", "created_at"]
+    list_display = [
+        code_column("resource__identifier", _("resource")),
+        "sequence",
+        "row_count",
+        "size_bytes",
+        "created_at",
+    ]
     list_filter = ["resource__owner_department", "created_at"]
     search_fields = ["resource__identifier", "sha256", "original_name"]
     list_select_related = ["resource"]

@@ -12,8 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.exceptions import DomainError
 from core.forms import error_message
@@ -66,12 +65,7 @@ def service_action(
                         done += 1
                     except (ValidationError, PermissionDenied, DomainError) as exc:
                         failed.append(f"{obj}: {error_message(exc)}")
-                if done:
-                    modeladmin.message_user(
-                        request, _("%(action)s: %(n)d done.") % {"action": label, "n": done}
-                    )
-                for failure in failed:
-                    modeladmin.message_user(request, failure, level=messages.ERROR)
+                _report(modeladmin, request, label, done, failed)
                 return None
         else:
             form = form_class(objects=queryset) if _takes_objects(form_class) else form_class()
@@ -90,6 +84,35 @@ def service_action(
     return admin.action(description=label)(action)
 
 
+def _report(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    label: _StrOrPromise,
+    done: int,
+    failed: list[str],
+) -> None:
+    """What the action did: one summary (how many of the selected rows it changed, how many
+    were refused), then each refused row with the reason it was refused."""
+    total = done + len(failed)
+    summary = ngettext(
+        "%(action)s: %(done)d of %(total)d selected row done.",
+        "%(action)s: %(done)d of %(total)d selected rows done.",
+        total,
+    ) % {"action": label, "done": done, "total": total}
+    if failed:
+        summary += " " + ngettext(
+            "%(n)d refused and left unchanged:",
+            "%(n)d refused and left unchanged:",
+            len(failed),
+        ) % {"n": len(failed)}
+    level = messages.SUCCESS
+    if failed:
+        level = messages.WARNING if done else messages.ERROR
+    modeladmin.message_user(request, summary, level=level)
+    for failure in failed:
+        modeladmin.message_user(request, failure, level=messages.ERROR)
+
+
 def _takes_objects(form_class: Callable[..., forms.Form]) -> bool:
     return getattr(form_class, "takes_objects", False)
 
@@ -103,8 +126,9 @@ else:
 class ServiceOnlyAdminMixin(_AdminBase):
     """Read-only rows: they change only through admin actions that call the services.
 
-    Viewing needs the model's view permission. ``has_change_permission`` is true for GET only, so
-    guardian's object-permission page can be opened for inspection but nothing can be saved.
+    Viewing needs the model's view permission. ``has_change_permission`` is false, so a row's
+    page is Django's read-only view, with a Close link and no save buttons; the one exception is
+    guardian's object-permission pages (which ask for it), opened with GET for inspection only.
     """
 
     def get_readonly_fields(
@@ -119,4 +143,14 @@ class ServiceOnlyAdminMixin(_AdminBase):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return request.method == "GET" and self.has_view_permission(request, obj)
+        match = request.resolver_match
+        inspecting = (
+            request.method == "GET"
+            and match is not None
+            and (match.url_name or "").endswith(GUARDIAN_PAGES)
+        )
+        return inspecting and self.has_view_permission(request, obj)
+
+
+# The url names' endings of guardian's object-permission pages (GuardedModelAdmin.get_urls).
+GUARDIAN_PAGES = ("_permissions", "_permissions_manage_user", "_permissions_manage_group")

@@ -249,6 +249,17 @@ def can_clear_signin_lockouts(user: Any) -> bool:
     return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office)
 
 
+def can_edit_office_settings(user: Any) -> bool:
+    """The settings the office runs the portal by (the review policy, the holiday calendar, the
+    periodic jobs' schedules) are edited in admin by the office's reviewers."""
+    return is_office_reviewer(user)
+
+
+def can_read_office_settings(user: Any) -> bool:
+    """The office and the auditors read those settings; nobody else sees them."""
+    return is_office_member(user) or is_auditor(user)
+
+
 def can_open_audit_search(user: Any) -> bool:
     """The audit search page (and its link in the navigation): auditors and the office."""
     return can_read_access_log(user) or is_office_member(user)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_actions import ReasonForm, ServiceOnlyAdminMixin, service_action
+from core.admin_columns import code_column
 from departments.models import Department
 from governance.models import (
     Demand,
@@ -73,13 +74,12 @@ def _overdue_first():
 class QualityReportAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "id",
-        "resource",
-        "reporting_department",
+        code_column("resource__identifier", _("resource")),
+        code_column("reporting_department__code", _("reporting department")),
         "kind",
         "state",
         "due_date",
         "is_overdue",
-        "created_at",
     ]
     list_filter = [
         "state",
@@ -118,12 +118,11 @@ class DemandAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "id",
         "title",
-        "requesting_department",
+        code_column("requesting_department__code", _("requesting department")),
         "state",
-        "routed_to",
+        code_column("routed_to__code", _("routed to")),
         "due_date",
         "is_overdue",
-        "created_at",
     ]
     list_filter = ["state", OverdueFilter, "requesting_department", "routed_to"]
     search_fields = ["=id", "title", "description", "search_text"]
@@ -267,13 +266,12 @@ class DisputeAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "id",
         "subject_kind",
-        "resource",
-        "raised_by_department",
-        "respondent_department",
+        code_column("resource__identifier", _("resource")),
+        code_column("raised_by_department__code", _("raised by")),
+        code_column("respondent_department__code", _("respondent")),
         "state",
         "level",
         "due_date",
-        "created_at",
     ]
     list_filter = [EscalatedFilter, "state", "level", "subject_kind", "raised_by_department"]
     search_fields = [

@@ -5,9 +5,9 @@ See README.md ("Configuration") for the variables. Production is simply ``DEBUG`
 """
 
 import datetime
+import os
 from pathlib import Path
 
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_celery_beat",
     "govshare",
     # The apps, bottom layer first (the import contract in pyproject.toml holds them to it).
     "core",
@@ -239,8 +240,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic jobs (Celery beat) are rows of django-celery-beat that the office edits in admin
+# (Periodic tasks); beat reads them from the database and notices an edit within seconds, without
+# a restart. They were seeded by govshare/migrations/0001_beat_schedule.py with the intervals
+# and crontabs they had when they lived here. There is deliberately no CELERY_BEAT_SCHEDULE: the
+# DatabaseScheduler writes every entry of it into the database each time beat starts, which would
+# undo the office's edits and make the code a second source of truth.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# No result backend, so no results to expire: without this django-celery-beat would add a
+# celery.backend_cleanup job (a no-op here) to the office's schedule each time beat starts.
+CELERY_RESULT_EXPIRES = None
 
 # REST API
 REST_FRAMEWORK = {
@@ -432,27 +442,6 @@ UPLOAD_LIMITS = {
     "dispute-statement": "REQUEST_DOCUMENT_MAX_BYTES",
 }
 
-# Periodic jobs (Celery beat). Times are in TIME_ZONE.
-CELERY_BEAT_SCHEDULE = {
-    "requests-mark-overdue": {
-        "task": "access_requests.tasks.mark_overdue_requests",
-        "schedule": 60 * 60,
-    },
-    "grants-expire": {
-        "task": "rights.tasks.expire_grants",
-        "schedule": crontab(hour=0, minute=5),
-    },
-    "grants-warn-expiry": {
-        "task": "rights.tasks.warn_grant_expiry",
-        "schedule": crontab(hour=7, minute=0),
-    },
-    # Whoever has not signed a grant's data-sharing agreement, once a day.
-    "agreements-remind-unsigned": {
-        "task": "standards.tasks.remind_unsigned_agreements",
-        "schedule": crontab(hour=7, minute=30),
-    },
-}
-
 # Transparency ledger (audit/). The signing key never lives in the database.
 LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "govshare.local/ledger")
 LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE", "")
@@ -470,14 +459,11 @@ elif not Path(LEDGER_SIGNING_KEY_FILE).is_file():
 # Key rotation: the verifier keys of retired signing keys (comma-separated), so checkpoints they
 # signed stay verifiable. New checkpoints are signed only with LEDGER_SIGNING_KEY_FILE.
 LEDGER_PREVIOUS_KEYS = env_list("LEDGER_PREVIOUS_KEYS", [])
-CELERY_BEAT_SCHEDULE["deliveries-dispatch"] = {
-    "task": "sharing.tasks.dispatch_deliveries",
-    "schedule": 60,
-}
 # Deliveries: recovery within a minute, no file without its row, the retention rule.
 # A running build beats every DELIVERY_HEARTBEAT_SECONDS; after DELIVERY_STALE_SECONDS without a
-# beat (or a pending delivery not picked up that long after it was sent) the sweep, every
-# DELIVERY_SWEEP_SECONDS, sends it again: stale + sweep + build stays within 60 s by default.
+# beat (or a pending delivery not picked up that long after it was sent) the sweep (the periodic
+# task deliveries-sweep, every 15 s as seeded) sends it again: stale + sweep + build stays within
+# 60 s by default.
 DELIVERY_HEARTBEAT_SECONDS = env_int("DELIVERY_HEARTBEAT_SECONDS", 5, minimum=1)
 DELIVERY_STALE_SECONDS = env_int("DELIVERY_STALE_SECONDS", 20, minimum=2)
 if DELIVERY_STALE_SECONDS < 3 * DELIVERY_HEARTBEAT_SECONDS:
@@ -486,51 +472,15 @@ if DELIVERY_STALE_SECONDS < 3 * DELIVERY_HEARTBEAT_SECONDS:
         f"(3 x DELIVERY_HEARTBEAT_SECONDS={DELIVERY_HEARTBEAT_SECONDS}), or live builds are "
         "taken over."
     )
-DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 15, minimum=1)
+if "DELIVERY_SWEEP_SECONDS" in os.environ:
+    raise ImproperlyConfigured(
+        "DELIVERY_SWEEP_SECONDS is no longer read: the sweep's interval is the periodic task "
+        "deliveries-sweep, which the office edits in admin (Periodic tasks). Unset it."
+    )
 # Files no succeeded delivery claims are deleted once untouched this long.
 DELIVERY_ORPHAN_GRACE_SECONDS = env_int("DELIVERY_ORPHAN_GRACE_SECONDS", 3600, minimum=60)
 # A revoked or expired grant's stored copies are deleted this many days after it ended.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 30, minimum=0)
-CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
-    "task": "sharing.tasks.sweep_deliveries",
-    "schedule": DELIVERY_SWEEP_SECONDS,
-}
-CELERY_BEAT_SCHEDULE["deliveries-remove-orphan-files"] = {
-    "task": "sharing.tasks.remove_orphan_delivery_files",
-    "schedule": 10 * 60,
-}
-CELERY_BEAT_SCHEDULE["deliveries-purge-retained"] = {
-    "task": "sharing.tasks.purge_retained_deliveries",
-    "schedule": crontab(hour=1, minute=30),
-}
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "resources-flag-stale": {
-            "task": "governance.tasks.flag_stale_resources",
-            "schedule": 60 * 60,
-        },
-        "quality-reports-mark-overdue": {
-            "task": "governance.tasks.mark_overdue_quality_reports",
-            "schedule": 60 * 60,
-        },
-        "demands-mark-overdue": {
-            "task": "governance.tasks.mark_overdue_demands",
-            "schedule": 60 * 60,
-        },
-    }
-)
-CELERY_BEAT_SCHEDULE["attestations-open"] = {
-    "task": "rights.tasks.open_attestations",
-    "schedule": 60 * 60,
-}
-CELERY_BEAT_SCHEDULE["attestations-flag-overdue"] = {
-    "task": "rights.tasks.flag_overdue_attestations",
-    "schedule": crontab(hour=7, minute=15),
-}
-CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
-    "task": "ledger.tasks.sign_checkpoint",
-    "schedule": 60,
-}
 # Witnesses (ledger/witnesses.py): the departments' C2SP witnesses that cosign checkpoints.
 # LEDGER_WITNESSES: comma-separated VKEY=URL (the witness's cosignature verifier key and the base
 # URL of its tlog-witness endpoint); LEDGER_WITNESS_QUORUM: how many must cosign (default: all).
@@ -549,13 +499,5 @@ if len(LEDGER_WITNESSES) < LEDGER_WITNESS_QUORUM:
 LEDGER_WITNESS_TIMEOUT = env_int("LEDGER_WITNESS_TIMEOUT", 10, minimum=1)  # seconds per request
 # The office and the auditors are told when the latest checkpoint stays unwitnessed this long.
 LEDGER_WITNESS_ALERT_AFTER = env_int("LEDGER_WITNESS_ALERT_AFTER", 15 * 60, minimum=60)
-CELERY_BEAT_SCHEDULE["ledger-witness"] = {
-    "task": "ledger.tasks.witness_checkpoints",
-    "schedule": 60,
-}
-CELERY_BEAT_SCHEDULE["ledger-witness-alerts"] = {
-    "task": "audit.tasks.witness_alerts",
-    "schedule": 60,
-}
 # Result-only feedback: checks a day per grant when the grant sets no calls-per-day limit.
 RESULT_ONLY_DAILY_LIMIT = env_int("RESULT_ONLY_DAILY_LIMIT", 1000, minimum=1)

@@ -11,6 +11,7 @@ from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_actions import ServiceOnlyAdminMixin, service_action
+from core.admin_columns import code_column
 from rights import services
 from rights.models import Attestation, Grant, GrantUsage
 
@@ -23,11 +24,10 @@ if TYPE_CHECKING:
 class GrantAdmin(ServiceOnlyAdminMixin, GuardedModelAdmin, SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = [
         "id",
-        "resource",
-        "grantee_department",
+        code_column("resource__identifier", _("resource")),
+        code_column("grantee_department__code", _("grantee")),
         "method",
         "status",
-        "valid_from",
         "valid_until",
     ]
     list_filter = [

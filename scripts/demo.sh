@@ -36,6 +36,8 @@ if [ ${#witnesses[@]} -gt 0 ] && [ -z "${LEDGER_WITNESSES:-}" ]; then
 fi
 
 .venv/bin/celery -A govshare worker --loglevel=INFO --concurrency=1 --hostname=demo@%h &
+# beat's DatabaseScheduler (CELERY_BEAT_SCHEDULER): the jobs that migrate seeded, as the office
+# edits them in admin (Periodic tasks), picked up without a restart.
 .venv/bin/celery -A govshare beat --loglevel=INFO &
 .venv/bin/python manage.py runserver --noreload "127.0.0.1:$port" &
 echo "govshare demo: http://127.0.0.1:$port  (sign in as health_steward / demo-pass-2026; Ctrl-C stops)"

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.models import PeriodicTask
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_actions import ServiceOnlyAdminMixin, service_action
@@ -21,18 +22,8 @@ class NoFormAction(forms.Form):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
-    list_display = [
-        "id",
-        "grant",
-        "period_key",
-        "caught_up",
-        "status",
-        "row_count",
-        "attempts",
-        "heartbeat_at",
-        "finished_at",
-        "purged_at",
-    ]
+    # Caught up, heartbeat and purged are filters and on the row's page.
+    list_display = ["id", "grant", "period_key", "status", "attempts", "row_count", "finished_at"]
     list_filter = [
         "status",
         ("purged_at", admin.EmptyFieldListFilter),
@@ -52,10 +43,10 @@ class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        from django.conf import settings
-
-        schedules = [
-            {"name": name, "task": entry["task"], "schedule": str(entry["schedule"])}
-            for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items())
-        ]
-        return super().changelist_view(request, {"schedules": schedules, **(extra_context or {})})
+        # The delivery jobs as beat runs them (the office edits them under Periodic tasks).
+        jobs = (
+            PeriodicTask.objects.filter(task__startswith="sharing.tasks.")
+            .select_related("interval", "crontab")
+            .order_by("name")
+        )
+        return super().changelist_view(request, {"delivery_jobs": jobs, **(extra_context or {})})

@@ -30,7 +30,7 @@ class AgreementSignatureInline(admin.TabularInline):
 
 @admin.register(Agreement)
 class AgreementAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
-    list_display = ["id", "grant", "generated_at", "is_signed", "signed_at", "sha256"]
+    list_display = ["id", "grant", "generated_at", "is_signed", "signed_at"]
     list_filter = [("signed_at", admin.EmptyFieldListFilter), "grant__grantee_department"]
     search_fields = ["=id", "=grant__id", "sha256", "grant__resource__identifier"]
     list_select_related = ["grant__resource", "grant__grantee_department"]

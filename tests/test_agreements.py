@@ -14,6 +14,7 @@ import rfc8785
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -464,10 +465,21 @@ def test_no_reminder_for_an_ended_grant(realtime, reviewer):
     assert agreements_remind_unsigned() == 0
 
 
-def test_reminders_run_daily_in_beat():
-    entry = django_settings.CELERY_BEAT_SCHEDULE["agreements-remind-unsigned"]
-    assert entry["task"] == "standards.tasks.remind_unsigned_agreements"
-    assert str(entry["schedule"]) == "<crontab: 30 7 * * * (m/h/dM/MY/d)>"
+def test_reminders_run_daily_in_beat(db):
+    job = PeriodicTask.objects.select_related("crontab").get(name="agreements-remind-unsigned")
+    assert (job.task, job.enabled, job.interval_id) == (
+        "standards.tasks.remind_unsigned_agreements",
+        True,
+        None,
+    )
+    crontab = job.crontab
+    assert (crontab.minute, crontab.hour, crontab.day_of_month, crontab.month_of_year) == (
+        "30",
+        "7",
+        "*",
+        "*",
+    )
+    assert (crontab.day_of_week, str(crontab.timezone)) == ("*", "UTC")
 
 
 # --- the schema -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Each test starts ``celery -A govshare worker`` as a subprocess that shares the test's
 PostgreSQL database, ``MEDIA_ROOT`` and ledger key, on a Redis database claimed for this test alone
 (so no stale message of another run can reach it), and points this process's Celery app at the
-same database; recovery tests also run ``celery beat`` (the real schedule: the sweep every 15 s)
+same database; recovery tests also run ``celery beat`` (the seeded schedule: the sweep every 15 s)
 with the default heartbeat and staleness settings. Covered: a periodic copy end to end; a worker
 killed in the middle of a build and a new worker started (delivered exactly once, within 60 s,
 no file of the dead attempt left); killed and the grant revoked meanwhile (failed, no file of the
@@ -42,6 +42,7 @@ from rights import services as grant_services
 from rights.models import Grant
 from sharing.deliveries import deliveries_dispatch, deliveries_sweep
 from sharing.models import Delivery
+from tests.beat_schedule import beat_schedule_seed
 from tests.conftest import csv_upload, request_data, sign_agreement
 
 ALL_ITEMS = ["resident_id", "birth_date", "dose_number", "fee", "adverse_event"]
@@ -162,7 +163,9 @@ class Workers:
         return process
 
     def start_beat(self):
-        """``celery beat`` with the project's schedule, its state file in the test's folder."""
+        """``celery beat`` with the project's schedule: the DatabaseScheduler (the settings'
+        CELERY_BEAT_SCHEDULER) reading the seeded jobs from this test's database."""
+        beat_schedule_seed()  # an earlier transactional test's flush took the seeded rows away
         log_path = self.log_dir / "beat.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
@@ -174,8 +177,6 @@ class Workers:
                     "govshare",
                     "beat",
                     "--loglevel=INFO",
-                    "--schedule",
-                    str(self.log_dir / "beat-schedule"),
                 ],
                 cwd=settings.BASE_DIR,
                 env=self.env,
