@@ -2,7 +2,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
 # The access log's actions in words (codes stay in the rows and the search).
 ACTION_LABELS = {
     "download": _("Download"),

@@ -65,9 +65,9 @@ def test_entry_page_shows_the_record_as_a_table_in_words(client, approved, reque
         "Request": f"#{approved.pk}",
         "Catalog entry": f"#{approved.resource_id}",
     }
-    assert "<th scope=\"row\">Event</th>" in text
+    assert '<th scope="row">Event</th>' in text
     assert "<td>Request approved</td>" in text
-    assert "<th scope=\"row\">From</th>" in text and "<td>Management review</td>" in text
+    assert '<th scope="row">From</th>' in text and "<td>Management review</td>" in text
     assert "request.approve" not in text  # the code is the auditor's, in the raw record
     assert "Show record" not in text
     assert raw_records(page.content) == []

@@ -67,10 +67,7 @@ def _callers_literals(tree: ast.Module, function: ast.FunctionDef, parameter: st
         value = next((k.value for k in node.keywords if k.arg == parameter), None)
         if value is None and position is not None and position < len(node.args):
             value = node.args[position]
-        if isinstance(value, ast.IfExp):
-            candidates = [value.body, value.orelse]
-        else:
-            candidates = [value]
+        candidates = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
         for candidate in candidates:
             assert isinstance(candidate, ast.Constant), (
                 f"{function.name}() is called with a {parameter} that is not a literal"
@@ -93,10 +90,7 @@ def _event_codes_in(path: Path) -> set[str]:
         if name not in {"ledger_append", "record"} or event is None:
             continue
         where = f"{path.relative_to(ROOT)}:{node.lineno}"
-        if isinstance(event, ast.IfExp):
-            events = [event.body, event.orelse]
-        else:
-            events = [event]
+        events = [event.body, event.orelse] if isinstance(event, ast.IfExp) else [event]
         for value in events:
             if isinstance(value, ast.Constant):
                 codes.add(value.value)

@@ -39,7 +39,7 @@ _STEP_ACTOR: Any = object()  # record(): the step's own actor unless another is 
 # Every machine by the snake-case name of its model ("quality_report"), which is also the
 # prefix of its ledger events: pages below the apps that declare them (audit) find the words
 # of a recorded state here without importing those apps.
-_MACHINES: dict[str, "Workflow"] = {}
+_MACHINES: dict[str, Workflow] = {}
 
 
 @dataclass
