@@ -148,3 +148,171 @@ def test_a_valid_approval_still_goes_through(client, in_office_review, reviewer)
     assert response.redirect_chain[-1][0] == detail_url(in_office_review)
     grant = Grant.objects.get(request=in_office_review)
     assert (grant.fields, grant.max_records_per_day) == (["resident_id"], 100)
+
+
+# --- disputes, quality reports, attestations, catalog entries -------------------------------
+
+
+@pytest.fixture
+def grant(in_office_review, reviewer):
+    rs.request_approve(actor=reviewer, request=in_office_review)
+    return Grant.objects.get(request=in_office_review)
+
+
+@pytest.fixture
+def escalated(grant, requester):
+    from governance.services import disputes
+
+    dispute = disputes.dispute_raise(
+        actor=requester,
+        kind="grant",
+        grant=grant,
+        disputed="Deliveries stopped on 3 March without notice.",
+        asked="Restore the real-time interface.",
+    )
+    return disputes.dispute_escalate(actor=requester, dispute=dispute, reason="No answer.")
+
+
+def dispute_state(dispute):
+    from governance.models import Dispute, DisputeDecision
+
+    row = Dispute.objects.get(pk=dispute.pk)
+    return row.state, row.steps.count(), DisputeDecision.objects.count()
+
+
+def test_dispute_page_shows_the_dispute_before_the_decision(client, escalated, reviewer):
+    client.force_login(reviewer)
+    page = client.get(reverse("disputes:dispute_detail", args=[escalated.pk])).content.decode()
+    decide = reverse("disputes:dispute_action", args=[escalated.pk, "decide"])
+    assert page.index('<h2 id="summary">The dispute</h2>') < page.index(f'action="{decide}"')
+    assert page.index('<h2 id="actions">') < page.index('<h2 id="timeline">')
+    assert "<td>Between the departments</td>" in page  # the level in words
+
+
+def test_dispute_decision_with_two_wrong_fields_shows_both(client, escalated, reviewer):
+    client.force_login(reviewer)
+    before = dispute_state(escalated)
+    response = client.post(
+        reverse("disputes:dispute_action", args=[escalated.pk, "decide"]),
+        {"outcome": "", "reasons": "", "responsible_department": "", "order": "none"},
+    )
+    assert response.status_code == 400
+    assert response.context["refused_form"].errors == {
+        "outcome": ["This field is required."],
+        "reasons": ["This field is required."],
+        "responsible_department": ["This field is required."],
+    }
+    page = response.content.decode()
+    assert '<a href="#id_decide_outcome">Outcome</a>: This field is required.' in page
+    assert '<a href="#id_decide_reasons">Reasons</a>: This field is required.' in page
+    assert dispute_state(escalated) == before
+
+
+def test_dispute_decision_the_service_refuses_shows_its_error_at_the_field(
+    client, escalated, reviewer
+):
+    client.force_login(reviewer)
+    before = dispute_state(escalated)
+    response = client.post(
+        reverse("disputes:dispute_action", args=[escalated.pk, "decide"]),
+        {
+            "outcome": "upheld",
+            "reasons": "HEALTH stopped without notice.",
+            "responsible_department": escalated.respondent_department_id,
+            "order": "correct_data",
+        },
+    )
+    assert response.status_code == 400
+    assert response.context["refused_form"].errors == {
+        "order_text": ["Say which data is to be corrected, and how."],
+    }
+    assert '<p class="error" id="id_decide_order_text_error_1">' in response.content.decode()
+    assert dispute_state(escalated) == before
+
+
+def test_quality_report_form_with_two_wrong_fields_shows_both(client, grant, requester):
+    from governance.models import QualityReport
+
+    client.force_login(requester)
+    url = reverse("governance:quality_create") + f"?resource={grant.resource_id}"
+    response = client.post(
+        url,
+        {
+            "department": grant.grantee_department_id,
+            "kind": "wrong_value",
+            "item": "",
+            "lines": "two, three",
+            "description": "",
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Use line numbers separated by commas, e.g. 2, 15, 27." in page
+    assert set(response.context["form"].errors) == {"lines", "description"}
+    assert not QualityReport.objects.exists()
+
+
+def test_resolving_with_a_wrong_release_and_no_reason_shows_both(client, grant, requester, steward):
+    from governance.services import quality
+
+    report = quality.quality_report_file(
+        actor=requester,
+        department=grant.grantee_department,
+        resource=grant.resource,
+        kind="wrong_value",
+        item="birth_date",
+        lines=[2],
+        description="Line 2 has a birth date in the future.",
+    )
+    client.force_login(steward)
+    response = client.post(
+        reverse("governance:quality_action", args=[report.pk, "resolve"]),
+        {"reason": "", "release": "999"},
+    )
+    assert response.status_code == 400
+    assert set(response.context["refused_form"].errors) == {"reason", "release"}
+    page = response.content.decode()
+    assert page.index('<h2 id="summary">Report</h2>') < page.index("<h3>Resolve</h3>")
+    report.refresh_from_db()
+    assert report.state == "open"
+
+
+def test_attestation_with_two_wrong_fields_shows_both(client, grant, requester, reviewer):
+    from rights import attestations
+    from rights import services as grant_services
+    from rights.models import Attestation
+
+    grant_services.grant_revoke(actor=reviewer, grant=grant, reason="Purpose ended.")
+    attestations.attestations_open_due()
+    attestation = Attestation.objects.get(grant=grant)
+    client.force_login(requester)
+    response = client.post(
+        reverse("attestations:attestation_attest", args=[attestation.pk]),
+        {"kind": "burnt", "statement": ""},
+    )
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"kind", "statement"}
+    assert Attestation.objects.get(pk=attestation.pk).state == "pending"
+
+
+def test_resource_form_shows_a_field_error_and_the_services_rule_at_once(
+    client, steward, departments
+):
+    from catalog.models import Resource
+    from tests.conftest import resource_data
+
+    client.force_login(steward)
+    form = {
+        **resource_data(sharing_conditions="", title=""),
+        "owner_department": departments["HEALTH"].pk,
+        "methods": [],
+        "items-TOTAL_FORMS": "0",
+        "items-INITIAL_FORMS": "0",
+    }
+    response = client.post(reverse("catalog:resource_create"), form)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["title"] == ["This field is required."]
+    assert errors["sharing_conditions"] == ["A conditional resource must state its conditions."]
+    assert errors["methods"] == ["Choose at least one sharing method."]
+    assert not Resource.objects.exists()
