@@ -87,6 +87,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "complete": gettext_lazy("Complete"),
 }
 _DATES = {"time", "newest_release_at", "due"}
+_RECORD_ORDER = ["type", "time", "index", "actor", "departments", "subject", "detail", "hashes"]
 _STATES = {"from", "to"}
 
 
@@ -187,7 +188,9 @@ def _record_rows(record: Mapping[str, Any], names: _Names) -> list[Row]:
     event = str(record.get("type", ""))
     machine = event.split(".", 1)[0]
     rows = []
-    for key, value in record.items():
+    # People read what happened and when first; the record's own (sorted) order is the raw one's.
+    order = {key: n for n, key in enumerate(_RECORD_ORDER)}
+    for key, value in sorted(record.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])):
         label = field_label(key)
         if key == "type":
             rows.append(Row(key, label, event_label(event)))

@@ -46,7 +46,7 @@ def test_entry_page_shows_the_record_as_a_table_in_words(client, approved, reque
     text = page.content.decode()
     assert page.status_code == 200
     rows = {row.key: row for row in page.context["shown"].rows}
-    assert list(rows) == ["actor", "departments", "detail", "index", "subject", "time", "type"]
+    assert list(rows) == ["type", "time", "index", "actor", "departments", "subject", "detail"]
     assert rows["type"].value == "Request approved"
     assert rows["departments"].value == (
         "Civil Affairs Bureau (CIVIL), Health Bureau (HEALTH), Data Management Office (OFFICE)"
