@@ -266,7 +266,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     valid = form is None or form.is_valid()
     # A step the user cannot take now goes to the service as it is, which says why not.
     offered = action in _available_actions(request.user, access_request)
-    if offered and not valid:
+    if offered and form is not None and not valid:
         return _detail(request, access_request, (action, form))
     try:
         step(

@@ -15,7 +15,7 @@ from catalog.models import DataItem
 from rights.models import Grant
 
 # A sample value of each item type, as the API takes it (text, parsed like a release's cells).
-SAMPLES = {
+SAMPLES: dict[str, str] = {
     DataItem.Type.STRING: "R0100007",
     DataItem.Type.INTEGER: "2",
     DataItem.Type.DECIMAL: "12.50",

@@ -66,7 +66,8 @@ class Workflow:
 
     def state_label(self, value: str) -> str:
         """A state of this machine in words (the value itself if it is not one)."""
-        choices = dict(self.model._meta.get_field(self.state_field).flatchoices)
+        state = self.model._meta.get_field(self.state_field)
+        choices = dict(getattr(state, "flatchoices", ()))
         return str(choices.get(value, value))
 
     def sources(self, action: str) -> frozenset[str]:
