@@ -170,6 +170,8 @@ def test_event_label_of_an_unknown_code_is_the_code():
         ("rights.services", "GRANTS", GRANT_STEP_LABELS),
         ("governance.services.disputes", "DISPUTES", DISPUTE_STEP_LABELS),
         ("governance.services.quality", "QUALITY_REPORTS", QUALITY_STEP_LABELS),
+        # the demand list's timeline shares the quality reports' words (governance.views.demands)
+        ("governance.services.demands", "DEMANDS", QUALITY_STEP_LABELS),
     ],
 )
 def test_every_timeline_step_has_a_label(module, workflow, labels):
