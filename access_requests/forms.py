@@ -165,8 +165,9 @@ class ApproveForm(forms.Form):
     items = forms.MultipleChoiceField(
         label=_("Approved data items"),
         widget=forms.CheckboxSelectMultiple,
-        required=False,
         help_text=_("Untick what is not necessary for the stated purpose."),
+        # the service's words, here too so that they show with the other fields' errors
+        error_messages={"required": _("Approve at least one item, or reject the request.")},
     )
     max_records_per_day = forms.IntegerField(
         label=_("Records per day (limit)"), min_value=1, required=False

@@ -25,8 +25,7 @@ from access_requests.models import Request
 from access_requests.selectors import AnyUser
 from catalog.selectors import resource_for_user
 from core.exceptions import DomainError
-from core.forms import ReasonForm, add_service_errors
-from core.views import step_response
+from core.forms import ReasonForm, add_service_errors, error_message
 from departments.models import Department, Membership
 from departments.permissions import (
     can_decide,
@@ -54,6 +53,7 @@ STEPS: dict[str, tuple[Callable[..., Request], _StrOrPromise]] = {
 }
 # Steps that carry a reason, in the order their forms appear on the page.
 REASON_ACTIONS = ("endorse", "return", "reject", "appeal", "withdraw")
+REASON_REQUIRED = {"appeal", "return", "reject"}
 OWNER_ACTIONS = {"endorse", "return", "reject"}
 DECIDER_ACTIONS = {"approve", "return", "reject"}
 
@@ -177,13 +177,46 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    access_request = selectors.request_for_user(request.user, pk)
+def _decision_form(
+    action: str, items: list[Any], data: QueryDict | None = None
+) -> ApproveForm | ReasonForm | None:
+    """The form of a step that has one (bound to ``data`` when it was posted)."""
+    if action == "approve":
+        return ApproveForm(data, requested=[i.name for i in items], auto_id="id_approve_%s")
+    if action in REASON_ACTIONS:
+        form = ReasonForm(data, required=False, auto_id=f"id_{action}_%s")
+        # Marked required where the service requires it; the service checks it and says
+        # what the reason is for ("Give the reason for returning the request.").
+        form.fields["reason"].required = action in REASON_REQUIRED and data is None
+        return form
+    return None
+
+
+def _marked_required(action: str, form: ApproveForm | ReasonForm) -> ApproveForm | ReasonForm:
+    """A posted reason form, validated by the service, shows "(required)" again."""
+    if isinstance(form, ReasonForm) and action in REASON_REQUIRED:
+        form.fields["reason"].required = True
+    return form
+
+
+def _detail(
+    request: HttpRequest,
+    access_request: Request,
+    posted: tuple[str, ApproveForm | ReasonForm] | None = None,
+) -> HttpResponse:
+    """The request page; ``posted`` is a refused step's form, shown again with its errors."""
     steps = list(selectors.timeline(access_request))
     for step in steps:
         step.label = selectors.STEP_LABELS.get(step.action, step.action)  # type: ignore[attr-defined]
     items = list(access_request.items.all())
     actions = _available_actions(request.user, access_request)
+    forms = {
+        action: _decision_form(action, items)
+        for action in ("approve", *REASON_ACTIONS)
+        if action in actions
+    }
+    if posted is not None:
+        forms[posted[0]] = _marked_required(*posted)
     return render(
         request,
         "access_requests/request_detail.html",
@@ -194,54 +227,73 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "grant": getattr(access_request, "grant", None),
             "actions": actions,
             "is_filer": is_member_of(request.user, access_request.requesting_department_id),
-            "approve_form": ApproveForm(requested=[i.name for i in items], auto_id="id_approve_%s"),
-            "reason_forms": {
-                action: ReasonForm(
-                    required=action in {"appeal", "return", "reject"}, auto_id=f"id_{action}_%s"
-                )
-                for action in REASON_ACTIONS
-                if action in actions
-            },
+            "approve_form": forms.pop("approve", None),
+            "reason_forms": forms,
+            "refused_form": posted[1] if posted else None,
         },
+        status=400 if posted else 200,
     )
 
 
-def _step_input(action: str, post: QueryDict, access_request: Request) -> dict[str, Any]:
-    """The keyword arguments of the step's service function, parsed from the POST."""
-    if action == "submit":
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, selectors.request_for_user(request.user, pk))
+
+
+def _step_input(form: ApproveForm | ReasonForm | None) -> dict[str, Any]:
+    """The keyword arguments of the step's service function, from its valid form."""
+    if form is None:
         return {}
-    if action == "approve":
-        form: ApproveForm | ReasonForm = ApproveForm(
-            post, requested=[i.name for i in access_request.items.all()]
-        )
-        if not form.is_valid():
-            raise ValidationError([e for errors in form.errors.values() for e in errors])
-        data = form.cleaned_data
+    data = form.cleaned_data
+    if isinstance(form, ApproveForm):
         return {
             "fields": data["items"],
             "max_records_per_day": data["max_records_per_day"],
             "max_calls_per_day": data["max_calls_per_day"],
             "reason": data["reason"],
         }
-    form = ReasonForm(post, required=False)
-    if not form.is_valid():
-        raise ValidationError(form.errors["reason"])  # type: ignore[arg-type]  # a list at runtime
-    return {"reason": form.cleaned_data["reason"]}
+    return {"reason": data["reason"]}
 
 
 @require_POST
 def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One step. A form error (or a service's refusal of the input) shows the page again with
+    every error at its field at once; a refused transition is a message."""
     if action not in STEPS:
         raise Http404(_("No such step."))
     access_request = selectors.request_for_user(request.user, pk)
     step, done = STEPS[action]
-    return step_response(
-        request,
-        lambda: step(
+    form = _decision_form(action, list(access_request.items.all()), request.POST)
+    valid = form is None or form.is_valid()
+    # A step the user cannot take now goes to the service as it is, which says why not.
+    offered = action in _available_actions(request.user, access_request)
+    if offered and form is not None and not valid:
+        return _detail(request, access_request, (action, form))
+    try:
+        step(
             actor=request.user,
             request=access_request,
-            **_step_input(action, request.POST, access_request),
-        ),
-        done=done,
-        then=redirect("access_requests:request_detail", pk=access_request.pk),
-    )
+            **(_step_input(form) if valid else {}),
+        )
+    except ValidationError as exc:
+        if form is None or not offered:
+            messages.error(request, error_message(exc))
+            return redirect("access_requests:request_detail", pk=access_request.pk)
+        add_service_errors(form, _as_form_errors(exc), field=_MAIN_FIELD[action])
+        return _detail(request, access_request, (action, form))
+    except DomainError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        messages.success(request, done)
+    return redirect("access_requests:request_detail", pk=access_request.pk)
+
+
+# Where a service's error about the step's input shows on its form.
+_MAIN_FIELD = {"approve": "items"} | {action: "reason" for action in REASON_ACTIONS}
+
+
+def _as_form_errors(exc: ValidationError) -> ValidationError:
+    """The service names the approved items ``fields``; the form calls them ``items``."""
+    if hasattr(exc, "error_dict"):
+        renamed = {"items" if k == "fields" else k: v for k, v in exc.message_dict.items()}
+        return ValidationError(renamed)
+    return exc

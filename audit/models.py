@@ -2,6 +2,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The access log's actions in words (codes stay in the rows and the search).
+ACTION_LABELS = {
+    "download": _("Download"),
+    "records": _("Real-time lookup"),
+    "verify": _("Result-only check"),
+    "signin_locked": _("Sign-in locked after failed attempts"),
+    "signin_unlocked": _("Sign-in unlocked"),
+}
+
 
 class AccessLog(models.Model):
     """Who touched shared data: every download, real-time call, result-only query and view."""
@@ -39,3 +48,8 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target} {self.outcome}"
+
+    @property
+    def action_label(self) -> str:
+        label = ACTION_LABELS.get(self.action)
+        return str(label) if label is not None else self.action

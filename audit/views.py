@@ -1,6 +1,5 @@
 """Audit pages: trails, ledger entries with their proofs, receipts, the auditor's search."""
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +11,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from access_requests.selectors import request_for_user
-from audit import selectors, trail
+from audit import records, selectors, trail
 from audit.api import receipt_response
+from audit.models import ACTION_LABELS
 from catalog.selectors import resource_for_user
 from departments.permissions import (
     can_open_audit_search,
@@ -43,7 +43,12 @@ def trail_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return render(
         request,
         "audit/trail.html",
-        {"object": obj, "kind": kind, "items": build(request.user, obj)},
+        {
+            "object": obj,
+            "kind": kind,
+            "items": build(request.user, obj),
+            "auditor": can_open_audit_search(request.user),
+        },
     )
 
 
@@ -63,7 +68,9 @@ def entry_detail(request: HttpRequest, index: int) -> HttpResponse:
         "audit/entry_detail.html",
         {
             "entry": entry,
-            "record": json.dumps(json.loads(entry.entry_bytes), indent=2, sort_keys=True),
+            "shown": records.entry_shown(entry),
+            # The exact canonical bytes, for those who check receipts and proofs by hand.
+            "auditor": can_open_audit_search(request.user),
             "leaf_hash": bytes(entry.leaf_hash).hex(),
             "tree_size": size,
             "root": ledger.root_at(size).hex(),
@@ -91,9 +98,13 @@ def auditor_search(request: HttpRequest) -> HttpResponse:
         department=params.get("department", "").strip().upper(),
         subject=params.get("subject", "").strip(),
     )
+    page = Paginator(entries, 25).get_page(params.get("page"))
     context = {
         "params": params,
-        "entries": Paginator(entries, 25).get_page(params.get("page")),
+        "entries": page,
+        "listed": records.entries_listed(page.object_list),
+        "event_choices": records.event_choices(),
+        "action_choices": [(code, str(label)) for code, label in ACTION_LABELS.items()],
         "can_read_log": can_read_access_log(request.user),
         "witnessing": witnesses.status(),
     }

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import DataItem, Method, Resource
+from catalog.services import resource_problems
 from departments.models import Department
 
 
@@ -67,6 +68,20 @@ class ResourceForm(forms.ModelForm):
         )
         self.fields["related_resources"].queryset = related_choices
         self.fields["related_resources"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            # Some fields did not parse: add the service's cross-field rules for the others now,
+            # so they are not found only on the next submit. They depend on the sharing type.
+            in_error = set(self.errors)
+            if "sharing_type" not in in_error:
+                problems = resource_problems(self.service_data(), cleaned.get("methods") or [])
+                for name, messages in problems.items():
+                    if name not in in_error:
+                        for message in messages:
+                            self.add_error(name if name in self.fields else None, message)
+        return cleaned
 
     def service_data(self):
         data = {

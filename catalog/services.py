@@ -91,6 +91,16 @@ class ReleaseRejected(DomainError):
         self.extra = {"report": report}
 
 
+def resource_problems(data: Data, methods: Sequence[str]) -> dict[str, list[str]]:
+    """The cross-field rules' complaints about an entry's metadata, by field (none: ``{}``), so
+    a form whose other fields did not parse shows these in the same pass."""
+    try:
+        _check_sharing_rules(data, methods)
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
 def _check_sharing_rules(data: Data, methods: Sequence[str]) -> None:
     """The cross-field rules of a catalog entry, as ValidationError by field."""
     errors: dict[str, str] = {}

@@ -19,6 +19,7 @@ from access_requests import selectors as request_selectors
 from access_requests import services as request_services
 from access_requests.models import Frequency, LegalBasisKind
 from access_requests.selectors import STEP_LABELS
+from catalog.models import Method
 from core.exceptions import DomainError
 from core.forms import ReasonForm, add_service_errors, error_message
 from core.views import step_response
@@ -31,6 +32,7 @@ from departments.permissions import (
 from rights import attestations, selectors, services
 from rights.forms import AttestationForm
 from rights.models import Attestation, Grant, GrantEvent
+from rights.result_only import verify_example
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise  # stub-only: str or a lazy string
@@ -91,6 +93,7 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),  # type: ignore[arg-type]
             "history": _history_rows(grant),
             "deliveries": grant.deliveries.order_by("-created_at", "-id")[:20],
+            "verify": verify_example(grant) if grant.method == Method.RESULT_ONLY else None,
             "can_use": use_refusal is None
             and is_member_of(request.user, grant.grantee_department_id),
             "use_refusal": use_refusal,

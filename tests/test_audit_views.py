@@ -41,7 +41,7 @@ def test_request_trail_merges_history_and_ledger(client, approved, requester):
     page = client.get(f"/audit/trail/request/{approved.pk}/")
     assert page.status_code == 200
     items = page.context["items"]
-    assert [i.what for i in items if i.source == "ledger"] == [
+    assert [i.code for i in items if i.source == "ledger"] == [
         "request.submit",
         "request.endorse",
         "agreement.generated",  # it names the request too
@@ -58,7 +58,7 @@ def test_grant_and_resource_trails(client, approved, steward):
     assert client.get(f"/audit/trail/grant/{grant.pk}/").status_code == 200
     page = client.get(f"/audit/trail/resource/{approved.resource_id}/")
     assert page.status_code == 200
-    assert {"resource.published", "release.accepted"} <= {i.what for i in page.context["items"]}
+    assert {"resource.published", "release.accepted"} <= {i.code for i in page.context["items"]}
 
 
 def test_outsiders_get_404_for_trails_entries_and_receipts(client, approved, police):
@@ -79,7 +79,7 @@ def test_both_departments_download_the_receipt_on_the_web(client, approved, requ
         client.force_login(user)
         detail = client.get(f"/audit/ledger/{approve_index()}/")
         assert detail.status_code == 200
-        assert b"request.approve" in detail.content
+        assert b"Request approved" in detail.content
         receipt = client.get(f"/audit/ledger/{approve_index()}/receipt/")
         assert receipt.status_code == 200
         assert json.loads(receipt.content)["index"] == approve_index()

@@ -92,7 +92,8 @@ def english_shape(db):
 @pytest.fixture
 def zh_world(english_shape):
     output = seed("--lang", "zh-hans")
-    assert "Demo world ready." in output
+    assert output.startswith("Demo world ready: created 4 departments, ")
+    assert "with the password demo-pass-2026 (language zh-hans)." in output
     return english_shape
 
 

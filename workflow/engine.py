@@ -18,6 +18,7 @@ state, for steps such as a statement). A service function then, inside its trans
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,10 @@ from notifications.services import Text, notify
 
 Transitions = Mapping[str, tuple[Iterable[str], str | None]]
 _STEP_ACTOR: Any = object()  # record(): the step's own actor unless another is given
+# Every machine by the snake-case name of its model ("quality_report"), which is also the
+# prefix of its ledger events: pages below the apps that declare them (audit) find the words
+# of a recorded state here without importing those apps.
+_MACHINES: dict[str, Workflow] = {}
 
 
 @dataclass
@@ -55,6 +60,15 @@ class Workflow:
     step_link: str = ""
     refusal: str | Promise = ""
     refusals: Mapping[str, str | Promise] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _MACHINES[re.sub(r"(?<!^)(?=[A-Z])", "_", self.model.__name__).lower()] = self
+
+    def state_label(self, value: str) -> str:
+        """A state of this machine in words (the value itself if it is not one)."""
+        state = self.model._meta.get_field(self.state_field)
+        choices = dict(getattr(state, "flatchoices", ()))
+        return str(choices.get(value, value))
 
     def sources(self, action: str) -> frozenset[str]:
         return frozenset(self.transitions[action][0])
@@ -189,6 +203,11 @@ class Workflow:
             type(step)._default_manager.filter(pk=step.pk).update(ledger_index=entry.index)
             step.ledger_index = entry.index
         return entry
+
+
+def machine_named(name: str) -> Workflow | None:
+    """The machine of the model named ``name`` in snake case (a ledger event's prefix)."""
+    return _MACHINES.get(name)
 
 
 def require_reason(reason: str | None, what: str | Promise) -> str:

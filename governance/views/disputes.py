@@ -11,8 +11,7 @@ from django.views.decorators.http import require_POST
 
 from access_requests.selectors import request_for_user
 from core.exceptions import DomainError
-from core.forms import ReasonForm, add_service_errors
-from core.views import step_response
+from core.forms import ReasonForm, add_service_errors, error_message
 from departments.models import Department
 from departments.permissions import (
     acting_department_ids,
@@ -159,13 +158,16 @@ def _form_for(action, dispute, data=None, files=None):
     return form_class(data, files, **kwargs)
 
 
-def dispute_detail(request, pk):
-    dispute = selectors.dispute_for_user(request.user, pk)
+def _dispute_page(request, dispute, posted=None):
+    """The dispute page; ``posted`` is a refused step's form, shown again with its errors."""
     steps = list(selectors.dispute_timeline(dispute))
     for step in steps:
         step.label = STEP_LABELS.get(step.action, step.action)
     actions = _available_actions(request.user, dispute)
     order = ["statement", "settle", "escalate", "withdraw", "decide", "record_final"]
+    forms = {a: _form_for(a, dispute) for a in order if a in actions}
+    if posted is not None:
+        forms[posted[0]] = posted[1]
     return render(
         request,
         "governance/dispute_detail.html",
@@ -173,12 +175,18 @@ def dispute_detail(request, pk):
             "dispute": dispute,
             "steps": steps,
             "decisions": list(selectors.dispute_decisions(dispute)),
-            "forms": {a: _form_for(a, dispute) for a in order if a in actions},
+            "forms": forms,
+            "refused_form": posted[1] if posted else None,
             "escalation_target": _("the supervising authority")
             if dispute.state == S.DECIDED or disputes.office_is_party(dispute)
             else _("the data management office"),
         },
+        status=400 if posted else 200,
     )
+
+
+def dispute_detail(request, pk):
+    return _dispute_page(request, selectors.dispute_for_user(request.user, pk))
 
 
 def _step_input(action, form):
@@ -192,14 +200,18 @@ def _step_input(action, form):
 
 @require_POST
 def dispute_action(request, pk, action):
+    """One step. Errors in what was typed (the form's, then the service's, each all at once)
+    show the page again with every error at its field; a refused step is a message."""
     if action not in STEPS:
         raise Http404(_("No such step."))
     dispute = selectors.dispute_for_user(request.user, pk)
     form = _form_for(action, dispute, request.POST, request.FILES)
     _form_class, step, done = STEPS[action]
-
-    def run():
-        if not form.is_valid():
+    offered = action in _available_actions(request.user, dispute)
+    if offered and not form.is_valid():
+        return _dispute_page(request, dispute, (action, form))
+    try:
+        if not form.is_valid():  # a step not offered to this user: said in a message
             raise ValidationError(
                 [
                     f"{form.fields[f].label if f in form.fields else ''}: {e}".lstrip(": ")
@@ -208,10 +220,17 @@ def dispute_action(request, pk, action):
                 ]
             )
         step(actor=request.user, dispute=dispute, **_step_input(action, form))
-
-    return step_response(
-        request, run, done=done, then=redirect("disputes:dispute_detail", pk=dispute.pk)
-    )
+    except ValidationError as exc:
+        if not offered:
+            messages.error(request, error_message(exc))
+            return redirect("disputes:dispute_detail", pk=dispute.pk)
+        add_service_errors(form, exc)
+        return _dispute_page(request, dispute, (action, form))
+    except DomainError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        messages.success(request, done)
+    return redirect("disputes:dispute_detail", pk=dispute.pk)
 
 
 def dispute_evidence(request, pk, step_pk):

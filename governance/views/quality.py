@@ -16,8 +16,7 @@ from django.views.decorators.http import require_POST
 from audit.selectors import ledger_unreadable
 from catalog.selectors import resource_for_user
 from core.exceptions import DomainError
-from core.forms import add_service_errors
-from core.views import step_response
+from core.forms import add_service_errors, error_message
 from departments.models import Department
 from departments.permissions import (
     can_answer_quality_report,
@@ -59,6 +58,7 @@ REPORT_STEPS = {
     "reopen": (services.quality_report_reopen, gettext_lazy("The report is reopened.")),
 }
 OWNER_REPORT_ACTIONS = {"acknowledge", "answer", "resolve"}
+REASON_REQUIRED = {"answer", "reopen"}
 REPORTER_ACTIONS = {"confirm", "reopen"}
 
 
@@ -156,20 +156,30 @@ def _report_actions(user, report):
     return actions
 
 
-def quality_detail(request, pk):
-    report = selectors.quality_report_for_user(request.user, pk)
+def _report_form(action, report, data=None):
+    if action == "resolve":
+        return ResolveForm(data, report=report, auto_id="id_resolve_%s")
+    # The service says when a reason is required, and what for; the form marks it.
+    form = ReasonForm(
+        data,
+        required=False,
+        label=_("Answer") if action == "answer" else None,
+        auto_id=f"id_{action}_%s",
+    )
+    form.fields["reason"].required = data is None and action in REASON_REQUIRED
+    return form
+
+
+def _report_page(request, report, posted=None):
+    """The report page; ``posted`` is a refused step's form, shown again with its errors."""
     actions = _report_actions(request.user, report)
     forms = {
-        action: ReasonForm(
-            required=action in {"answer", "reopen"},
-            label=_("Answer") if action == "answer" else None,
-            auto_id=f"id_{action}_%s",
-        )
-        for action in ("acknowledge", "answer", "confirm", "reopen")
+        action: _report_form(action, report)
+        for action in ("acknowledge", "answer", "confirm", "reopen", "resolve")
         if action in actions
     }
-    if "resolve" in actions:
-        forms["resolve"] = ResolveForm(report=report, auto_id="id_resolve_%s")
+    if posted is not None:
+        forms[posted[0]] = posted[1]
     steps = _labelled(selectors.quality_timeline(report))
     return render(
         request,
@@ -180,36 +190,56 @@ def quality_detail(request, pk):
             "ledger_unreadable": ledger_unreadable(request.user, [s.ledger_index for s in steps]),
             "actions": actions,
             "forms": forms,
+            "refused_form": posted[1] if posted else None,
         },
+        status=400 if posted else 200,
     )
 
 
-def _report_step_input(action, post, report):
-    if action == "resolve":
-        form = ResolveForm(post, report=report)
-        if not form.is_valid():
-            raise ValidationError([e for errors in form.errors.values() for e in errors])
-        return {"reason": form.cleaned_data["reason"], "release": form.cleaned_data["release"]}
-    form = ReasonForm(post, required=False)
-    if not form.is_valid():
-        raise ValidationError(form.errors["reason"])
-    return {"reason": form.cleaned_data["reason"]}
+def quality_detail(request, pk):
+    return _report_page(request, selectors.quality_report_for_user(request.user, pk))
+
+
+def _report_step_input(form):
+    data = form.cleaned_data
+    if isinstance(form, ResolveForm):
+        return {"reason": data["reason"], "release": data["release"]}
+    return {"reason": data["reason"]}
 
 
 @require_POST
 def quality_action(request, pk, action):
+    """One step; errors in what was typed show the page again, each at its field."""
     if action not in REPORT_STEPS:
         raise Http404(_("No such step."))
     report = selectors.quality_report_for_user(request.user, pk)
     step, done = REPORT_STEPS[action]
-    return step_response(
-        request,
-        lambda: step(
-            actor=request.user, report=report, **_report_step_input(action, request.POST, report)
-        ),
-        done=done,
-        then=redirect("governance:quality_detail", pk=report.pk),
-    )
+    form = _report_form(action, report, request.POST)
+    offered = action in _report_actions(request.user, report)
+    if offered and not form.is_valid():
+        return _report_page(request, report, (action, _marked(action, form)))
+    try:
+        if not form.is_valid():  # a step not offered to this user: said in a message
+            raise ValidationError([e for errors in form.errors.values() for e in errors])
+        step(actor=request.user, report=report, **_report_step_input(form))
+    except ValidationError as exc:
+        if not offered:
+            messages.error(request, error_message(exc))
+            return redirect("governance:quality_detail", pk=report.pk)
+        add_service_errors(form, exc, field="reason")
+        return _report_page(request, report, (action, _marked(action, form)))
+    except DomainError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        messages.success(request, done)
+    return redirect("governance:quality_detail", pk=report.pk)
+
+
+def _marked(action, form):
+    """A posted reason form shows "(required)" again where the service requires it."""
+    if not isinstance(form, ResolveForm):
+        form.fields["reason"].required = action in REASON_REQUIRED
+    return form
 
 
 # --- the demand list ------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import io
 import random
 import subprocess
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone, translation
@@ -27,13 +29,14 @@ from catalog.models import Resource
 from departments import services as department_services
 from departments.models import Department, Membership
 from departments.permissions import forget_roles
-from governance.models import Dispute
+from governance.models import Demand, Dispute, QualityReport
 from governance.services import demands as demand_services
 from governance.services import freshness as freshness_services
 from ledger import keys
 from ledger.services import ledger_checkpoint_sign
 from rights.models import Grant
 from sharing.deliveries import deliveries_dispatch, delivery_build
+from sharing.models import Delivery
 from standards.agreements import agreement_sign
 
 from ._demo_texts import TEXTS
@@ -41,6 +44,63 @@ from ._demo_texts import TEXTS
 # The demo's witnesses: HEALTH's and CIVIL's, on loopback (scripts/demo.sh starts them).
 DEMO_WITNESSES = [("HEALTH", 8101), ("CIVIL", 8102)]
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, printed by the command
+
+EMAILS_FILE = "demo-emails.txt"  # under VAR_DIR: the emails of the last quiet seeding
+
+
+class DemoMailBackend(ConsoleEmailBackend):
+    """The console backend's text, into the file of ``_emails_to_file`` (opened, and so
+    emptied, at the first email: a seeding that sends none keeps the last one's)."""
+
+    path: Path | None = None
+    opened: io.TextIOBase | None = None
+    sent = 0
+
+    def send_messages(self, email_messages):
+        cls = DemoMailBackend
+        if cls.opened is None:
+            assert cls.path is not None, "DemoMailBackend outside _emails_to_file"
+            cls.path.parent.mkdir(parents=True, exist_ok=True)
+            cls.opened = cls.path.open("w", encoding="utf-8")
+        self.stream = cls.opened
+        count = super().send_messages(email_messages)
+        cls.sent += count
+        return count
+
+
+@contextmanager
+def _emails_to_file(path: Path) -> Iterator[None]:
+    """While seeding quietly, every email goes to ``path`` instead of the configured backend
+    (the console, in development)."""
+    backend = settings.EMAIL_BACKEND
+    DemoMailBackend.path, DemoMailBackend.opened, DemoMailBackend.sent = path, None, 0
+    settings.EMAIL_BACKEND = f"{__name__}.DemoMailBackend"
+    try:
+        yield
+    finally:
+        settings.EMAIL_BACKEND = backend
+        if DemoMailBackend.opened is not None:
+            DemoMailBackend.opened.close()
+        DemoMailBackend.path = DemoMailBackend.opened = None
+
+
+# What the summary counts: (model, its name in the summary line, one and more).
+COUNTED = [
+    (Department, "department", "departments"),
+    (get_user_model(), "user", "users"),
+    (Resource, "catalog entry", "catalog entries"),
+    (Request, "request", "requests"),
+    (Grant, "grant", "grants"),
+    (Delivery, "delivery", "deliveries"),
+    (Dispute, "dispute", "disputes"),
+    (QualityReport, "quality report", "quality reports"),
+    (Demand, "demand", "demands"),
+]
+
+
+def _counted(number: int, one: str, more: str) -> str:
+    return f"{number} {one if number == 1 else more}"
+
 
 # The world's structure; its names and other texts are in _demo_texts.TEXTS[lang].
 DEPARTMENTS = [
@@ -171,6 +231,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD)
+        parser.add_argument(
+            "--verbose",
+            action="store_true",
+            help="Print every step and every email, as -v 2 does (by default: one summary "
+            f"line, and the emails in VAR_DIR/{EMAILS_FILE}).",
+        )
         parser.add_argument("--rows", type=int, default=300, help="Rows in the demo release.")
         parser.add_argument(
             "--lang",
@@ -180,13 +246,55 @@ class Command(BaseCommand):
             "users see the portal in Chinese). Only what does not exist yet is created in it.",
         )
 
-    def handle(self, *args, password, rows, lang="en", **options):
+    def handle(self, *args, password, rows, lang="en", verbose=False, **options):
         self.texts = TEXTS[lang]
+        self.verbose = verbose or options.get("verbosity", 1) >= 2
+        self.notes: list[str] = []  # said in the summary line when quiet
         language = self.texts["profile_language"]
+        before = {model: model._default_manager.count() for model, *_ in COUNTED}
+        emails = Path(settings.VAR_DIR) / EMAILS_FILE
         # Texts the services write into the world as they go (reasons they word themselves) are in
-        # its language; notifications follow each recipient's profile language anyway.
-        with translation.override(language) if language else nullcontext():
+        # its language; notifications follow each recipient's profile language anyway. The emails
+        # go out when the build commits, inside the mail context.
+        mails = nullcontext() if self.verbose else _emails_to_file(emails)
+        words = translation.override(language) if language else nullcontext()
+        with mails, words:
             self._build(password, rows)
+        users = ", ".join(["admin", *(u for u, *_ in USERS)])
+        if self.verbose:
+            self.stdout.write(self.style.SUCCESS("Demo world ready."))
+            self.stdout.write(f"Users (password: {password}): {users}")
+            if language:
+                self.stdout.write(f"Their language: {language}.")
+            return
+        self.stdout.write(
+            self._summary(before, users, password, emails, DemoMailBackend.sent, language)
+        )
+
+    def _summary(self, before, users, password, emails, sent, language):
+        """One line: what was created and kept, who signs in, where the emails went."""
+        created, kept = [], []
+        for model, one, more in COUNTED:
+            now = model._default_manager.count()
+            if now > before[model]:
+                created.append(_counted(now - before[model], one, more))
+            if before[model]:
+                kept.append(_counted(before[model], one, more))
+        done = f"created {', '.join(created)}" if created else "created nothing"
+        if kept:
+            done += f"; kept {', '.join(kept)}"
+        base = Path(settings.BASE_DIR)
+        where = emails.relative_to(base) if emails.is_relative_to(base) else emails
+        words = [
+            f"Demo world ready: {done}.",
+            f"Sign in as {users} with the password {password}"
+            + (f" (language {language})." if language else "."),
+            f"{_counted(sent, 'email', 'emails')} written to {where}; -v 2 prints everything."
+            if sent
+            else "No emails this time; -v 2 prints everything.",
+            *self.notes,
+        ]
+        return " ".join(words)
 
     @transaction.atomic
     def _build(self, password, rows):
@@ -203,10 +311,11 @@ class Command(BaseCommand):
         ledger_checkpoint_sign()
         if settings.DEBUG:
             self._witness_keys()
-        self.stdout.write(self.style.SUCCESS("Demo world ready."))
-        self.stdout.write(f"Users (password: {password}): admin, {', '.join(u for u, *_ in USERS)}")
-        if self.texts["profile_language"]:
-            self.stdout.write(f"Their language: {self.texts['profile_language']}.")
+
+    def _say(self, line):
+        """A step's line, printed with -v 2 (the quiet summary says what matters)."""
+        if self.verbose:
+            self.stdout.write(line)
 
     def _witness_keys(self):
         """HEALTH's and CIVIL's witness keys for the demo (scripts/demo.sh runs the witnesses).
@@ -235,7 +344,7 @@ class Command(BaseCommand):
                     check=True,
                 )
                 vkey.write_text(made.stdout.strip().splitlines()[-1] + "\n", encoding="utf-8")
-            self.stdout.write(f"Witness of {code}: {vkey.read_text().strip()} on port {port}")
+            self._say(f"Witness of {code}: {vkey.read_text().strip()} on port {port}")
 
     def _departments(self):
         departments, named, kept = {}, self.texts["departments"], []
@@ -247,10 +356,13 @@ class Command(BaseCommand):
                 code=code, name=named[code], kind=kind
             )
         if kept:
-            self.stdout.write(
+            note = (
                 f"Kept as seeded before: {', '.join(kept)}. A world keeps its texts; start from "
                 "an empty database for another --lang."
             )
+            self._say(note)
+            if not self.verbose:
+                self.notes.append(note)
         return departments
 
     def _users(self, departments, password):
