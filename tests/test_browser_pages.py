@@ -273,7 +273,7 @@ def test_decision_page_and_scoreboard_at_desktop_and_phone_width(
         assert chart is not None
         if width == 1280:
             assert fits, "the scoreboard's table scrolls at 1280 px"
-            assert (chart["width"], label, body) == (480, "16px", "16px")
+            assert (chart["width"], label, body) == (400, "16px", "16px")
         else:
             assert chart["width"] <= 390 - 2 * 16
         for name in (f"decision-office-{width}.png", f"scoreboard-{width}.png"):
