@@ -8,6 +8,7 @@ so that every kind of page is seen in reasonable time. At a 390 px wide viewport
 
 - the page does not scroll sideways: ``document.documentElement.scrollWidth <= 390`` (wide
   tables scroll inside their own ``.table-wrap``); the message names the widest elements;
+- the content's buttons, inputs and selects are at least 44 px tall (touch-sized);
 - axe-core finds no violation of impact *serious* or *critical*.
 
 All offenders are reported at once. axe-core is the npm package pinned in
@@ -163,6 +164,16 @@ def crawl(page, live_server, visit):
     return visited
 
 
+# Buttons, button-like links, inputs and selects in the page's content (the header's belong to
+# the header) shorter than a fingertip: 44 px.
+SMALL_CONTROLS = """() => [...document.querySelectorAll(
+    "main :is(button, .button, input:not([type=checkbox], [type=radio], [type=hidden]), select)")]
+  .filter((el) => el.offsetParent !== null && el.getBoundingClientRect().height < 44)
+  .slice(0, 3)
+  .map((el) => `${el.tagName.toLowerCase()}${el.name ? "[name=" + el.name + "]" : ""}`
+    + ` "${(el.textContent || el.value || "").trim().slice(0, 30)}"`
+    + ` ${Math.round(el.getBoundingClientRect().height)}px`)"""
+
 # axe's result, reduced to what the failure message needs; the engine's name proves it ran.
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
@@ -177,6 +188,7 @@ class Findings:
     def __init__(self, page, axe_source):
         self.page, self.axe_source = page, axe_source
         self.too_wide: dict[str, str] = {}
+        self.small: dict[str, list[str]] = {}
         self.violations: list[str] = []
 
     def check(self, path):
@@ -184,6 +196,8 @@ class Findings:
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > NARROW["width"] and not path.startswith("/admin/"):  # the admin is Django's
             self.too_wide[path] = f"{width}px: " + "; ".join(page.evaluate(WIDEST, NARROW["width"]))
+        if not path.startswith("/admin/") and (small := page.evaluate(SMALL_CONTROLS)):
+            self.small[path] = small
         page.evaluate(self.axe_source)
         result = page.evaluate(AXE_RUN)
         assert result["engine"] == "axe-core", result
@@ -196,6 +210,7 @@ class Findings:
     def report(self, who, pages):
         return (
             f"{who}: {pages} pages; wider than {NARROW['width']}px: {self.too_wide}; "
+            f"controls under 44px: {self.small}; "
             "axe (serious, critical):\n" + "\n".join(self.violations)
         )
 
@@ -214,7 +229,7 @@ def test_every_page_fits_a_phone_and_has_no_serious_axe_violation(
     # The crawl really walked the portal, not a sign-in page.
     assert len(visited) >= 10, visited
     assert any(path.startswith("/catalog/") for path in visited), visited
-    assert findings.too_wide == {} and findings.violations == [], findings.report(
+    assert findings.too_wide == findings.small == {} and findings.violations == [], findings.report(
         username, len(visited)
     )
 
@@ -234,7 +249,9 @@ def test_sign_in_page_and_public_register_fit_a_phone_and_pass_axe(
     finally:
         context.close()
     assert rows >= 1  # the register lists the demo's active grant
-    assert findings.too_wide == {} and findings.violations == [], findings.report("anonymous", 2)
+    assert findings.too_wide == findings.small == {} and findings.violations == [], findings.report(
+        "anonymous", 2
+    )
 
 
 def _office_review_request():
