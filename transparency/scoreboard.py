@@ -24,6 +24,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from access_requests.models import Request, RequestStep
+from access_requests.selectors import reviews_past_due
 from departments.models import Department
 from governance.models import QualityReport
 from governance.selectors import quality_reports_open, quality_reports_resolved
@@ -118,7 +119,7 @@ def _open_overdue(end):
     period's end, or before today while the period runs), per department that owes the answer
     (access_requests.services._reviewer_of_current_stage: the owner at owner review, the
     management-right holder at management review, the office for an appeal)."""
-    late = Request.objects.filter(due_date__lt=min(end, timezone.localdate()))
+    late = reviews_past_due(min(end, timezone.localdate()))
     office_review = late.filter(state=Request.State.OFFICE_REVIEW)
     owed = Counter(_counts(late.filter(state=OWNER_STAGE), "resource__owner_department"))
     owed.update(_counts(office_review.filter(appealed=False), "resource__management_right_holder"))
