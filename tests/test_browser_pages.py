@@ -68,8 +68,12 @@ WIDEST = """(limit) => {
   const innermost = wide.filter((el) => !wide.some((other) => other !== el && el.contains(other)));
   const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
     (el.classList.length ? "." + [...el.classList].join(".") : "");
+  const where = (el) => {
+    const part = el.parentElement && el.parentElement.closest("header, nav, main, footer, table");
+    return part ? name(part) + " " : "";
+  };
   return innermost
-    .map((el) => [Math.round(el.getBoundingClientRect().right), name(el)])
+    .map((el) => [Math.round(el.getBoundingClientRect().right), where(el) + name(el)])
     .sort((a, b) => b[0] - a[0]).slice(0, 3)
     .map(([right, label]) => `${label} (to ${right}px)`);
 }"""
