@@ -1,5 +1,7 @@
 """Reads for requests: permission-filtered querysets with their joins already chosen."""
 
+import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, Q, QuerySet
@@ -22,6 +24,16 @@ _JOINS = (
     "resource__owner_department",
     "resource__management_right_holder",
 )
+
+
+REVIEW_STATES = (Request.State.OWNER_REVIEW, Request.State.OFFICE_REVIEW)
+
+
+def reviews_past_due(day: datetime.date) -> QuerySet[Request]:
+    """Requests waiting at a review stage whose due date is before ``day``: the one rule of
+    "overdue" for the deadline job (which flags them) and the scoreboard (which counts them as
+    missed deadlines)."""
+    return Request.objects.filter(state__in=REVIEW_STATES, due_date__lt=day)
 
 
 def requests_visible_to(user: AnyUser) -> QuerySet[Request]:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from access_requests.models import Request, RequestItem, RequestStep
+from access_requests.selectors import reviews_past_due
 from access_requests.validation import (
     REQUEST_FIELDS,
     Item,
@@ -493,9 +494,7 @@ def request_renew(*, actor: Any, grant: Any) -> Request:
 def requests_mark_overdue(*, today: datetime.date | None = None) -> int:
     """Flag reviews past their due date and tell the office once per request."""
     today = today or timezone.localdate()
-    late = Request.objects.filter(
-        state__in=[S.OWNER_REVIEW, S.OFFICE_REVIEW], due_date__lt=today, overdue_since__isnull=True
-    ).select_related("resource")
+    late = reviews_past_due(today).filter(overdue_since__isnull=True).select_related("resource")
     return overdue_mark(
         late,
         same=("state",),

@@ -5,6 +5,11 @@ Figures per department for a period ``[start, end)``:
 - ``median_days`` / ``p90_days``: working days from the start of that review stage (the step
   before) to the answer, with the office's holiday calendar;
 - ``deadlines_met``: answers given on or before the stage's due date (same working-day rule);
+- ``open_overdue``: reviews waiting on the department that are still open and past their due
+  date at the end of the period (or today, for a period that has not ended): the owner review on
+  its resources, the management review by the management-right holder (an appeal: by the office);
+- ``deadlines_met_rate``: ``deadlines_met`` among the answers *and* the open overdue reviews, so
+  a review left unanswered past its deadline counts as missed, not as absent;
 - ``approval_rate``: approvals among the department's management decisions;
 - ``deliveries_made`` / ``deliveries_failed``: deliveries of the department's resources;
 - ``quality_open``: quality reports on its resources still open at the end of the period;
@@ -13,12 +18,13 @@ Figures per department for a period ``[start, end)``:
 """
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from access_requests.models import Request, RequestStep
+from access_requests.selectors import reviews_past_due
 from departments.models import Department
 from governance.models import QualityReport
 from governance.selectors import quality_reports_open, quality_reports_resolved
@@ -108,6 +114,22 @@ def _quality_figures(start, end):
     return opened, resolved
 
 
+def _open_overdue(end):
+    """Reviews still open and past their due date (the attestations' rule: due before the
+    period's end, or before today while the period runs), per department that owes the answer
+    (access_requests.services._reviewer_of_current_stage: the owner at owner review, the
+    management-right holder at management review, the office for an appeal)."""
+    late = reviews_past_due(min(end, timezone.localdate()))
+    office_review = late.filter(state=Request.State.OFFICE_REVIEW)
+    owed = Counter(_counts(late.filter(state=OWNER_STAGE), "resource__owner_department"))
+    owed.update(_counts(office_review.filter(appealed=False), "resource__management_right_holder"))
+    appeals = office_review.filter(appealed=True).count()
+    office = Department.objects.filter(kind=Department.Kind.OFFICE).order_by("code").first()
+    if appeals and office is not None:
+        owed[office.pk] += appeals
+    return owed
+
+
 def scoreboard(*, start, end):
     answers = _answer_figures(start, end)
     deliveries = _delivery_figures(start, end)
@@ -118,12 +140,15 @@ def scoreboard(*, start, end):
         ),
         "grant__grantee_department",
     )
+    open_overdue = _open_overdue(end)
     table = []
     for department in Department.objects.filter(is_active=True).order_by("code"):
         row = answers.get(department.pk, {"days": [], "met": 0, "approved": 0, "rejected": 0})
         decided = row["approved"] + row["rejected"]
         delivered = deliveries.get(department.pk, {"made": 0, "failed": 0})
         days = row["days"]
+        late_open = open_overdue.get(department.pk, 0)
+        judged = len(days) + late_open
         table.append(
             {
                 "department": department.code,
@@ -132,7 +157,8 @@ def scoreboard(*, start, end):
                 "median_days": _percentile(days, 0.5),
                 "p90_days": _percentile(days, 0.9),
                 "deadlines_met": row["met"],
-                "deadlines_met_rate": round(row["met"] / len(days), 3) if days else None,
+                "open_overdue": late_open,
+                "deadlines_met_rate": round(row["met"] / judged, 3) if judged else None,
                 "approval_rate": round(row["approved"] / decided, 3) if decided else None,
                 "deliveries_made": delivered["made"],
                 "deliveries_failed": delivered["failed"],
@@ -151,6 +177,7 @@ CSV_COLUMNS = [
     "median_days",
     "p90_days",
     "deadlines_met",
+    "open_overdue",
     "deadlines_met_rate",
     "approval_rate",
     "deliveries_made",

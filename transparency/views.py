@@ -2,13 +2,13 @@
 
 import csv
 import datetime
-from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,17 +17,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from transparency.charts import bar_chart
 from transparency.scoreboard import CSV_COLUMNS, scoreboard
+
+# The value a date input submits and shows (type="date" takes ISO dates in every language).
+ISO_DATE = "%Y-%m-%d"
 
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
     )
     end = forms.DateField(
         label=_("Until (not included)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -45,23 +51,15 @@ def _period(params: QueryDict) -> tuple[PeriodForm, dict[str, Any] | None]:
     return form, (form.cleaned_data if form.is_valid() else None)
 
 
-def _bars(rows: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Bar geometry for an SVG chart: width in percent of the largest value."""
-    largest = max((row[key] or 0 for row in rows), default=0) or 1
-    return [
-        {
-            "label": row["department"],
-            "value": row[key],
-            "width": round(100 * (row[key] or 0) / largest, 1),
-            "y": 28 * index,
-        }
-        for index, row in enumerate(rows)
-    ]
-
-
 def scoreboard_page(request: HttpRequest) -> HttpResponse:
     form, period = _period(request.GET)
     rows = scoreboard(**period) if period else []
+    query = ""
+    if period:
+        # The inputs show the period the figures are for, also when the defaults filled it in.
+        used = {name: period[name].strftime(ISO_DATE) for name in ("start", "end")}
+        form, query = PeriodForm(used), urlencode(used)
+    no_answer = _("No department answered a request in this period.")
     return render(
         request,
         "transparency/scoreboard.html",
@@ -70,12 +68,26 @@ def scoreboard_page(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "period": period,
             "charts": [
-                (_("Median response (working days)"), _bars(rows, "median_days")),
-                (_("Requests answered"), _bars(rows, "answered")),
-                (_("Deliveries made"), _bars(rows, "deliveries_made")),
+                bar_chart(
+                    rows,
+                    "median_days",
+                    title=_("Median response (working days)"),
+                    empty=_(
+                        "No bars: every answer in this period came on the working day its "
+                        "review began (a median of 0 working days)."
+                    )
+                    if any(row["answered"] for row in rows)
+                    else no_answer,
+                ),
+                bar_chart(rows, "answered", title=_("Requests answered"), empty=no_answer),
+                bar_chart(
+                    rows,
+                    "deliveries_made",
+                    title=_("Deliveries made"),
+                    empty=_("No delivery was made in this period."),
+                ),
             ],
-            "chart_height": 28 * len(rows) + 4,
-            "query": request.GET.urlencode(),
+            "query": query,
         },
         status=200 if period else 400,
     )
