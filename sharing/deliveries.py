@@ -312,17 +312,21 @@ class _Heartbeat:
         try:
             while not self._stop.wait(settings.DELIVERY_HEARTBEAT_SECONDS):
                 try:
-                    beat = Delivery.objects.filter(
-                        pk=self.delivery_id, status=Delivery.Status.RUNNING, attempts=self.attempt
-                    ).update(heartbeat_at=timezone.now(), rows_written=self.rows_written)
+                    if not self.beat():
+                        return
                 except DatabaseError:
                     logger.warning("delivery %s: heartbeat failed", self.delivery_id)
-                    continue
-                if not beat:
-                    self.superseded = True
-                    return
         finally:
             connection.close()  # this thread's own connection
+
+    def beat(self) -> bool:
+        """One beat, with the rows written so far; False once the attempt was taken over."""
+        beat = Delivery.objects.filter(
+            pk=self.delivery_id, status=Delivery.Status.RUNNING, attempts=self.attempt
+        ).update(heartbeat_at=timezone.now(), rows_written=self.rows_written)
+        if not beat:
+            self.superseded = True
+        return bool(beat)
 
     def check(self) -> None:
         if self.superseded:
