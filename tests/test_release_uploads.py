@@ -9,6 +9,7 @@ import time
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -300,6 +301,14 @@ def wait_for(condition, timeout=30):
     raise AssertionError("the condition did not come true in time")
 
 
+def run_and_close(job_id):
+    """The job as a worker thread runs it, closing the thread's own connection at the end."""
+    try:
+        release_uploads.release_upload_run(job_id)
+    finally:
+        connection.close()
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_rows_checked_are_visible_while_the_ingest_runs(released, steward, gated):
@@ -311,7 +320,7 @@ def test_rows_checked_are_visible_while_the_ingest_runs(released, steward, gated
             actor=steward, resource=released, upload=csv_upload(text)
         ).pk
     )
-    worker = threading.Thread(target=release_uploads.release_upload_run, args=(job.pk,))
+    worker = threading.Thread(target=run_and_close, args=(job.pk,))
     worker.start()
     try:
         gated["ready"].wait(timeout=30)
