@@ -145,7 +145,7 @@ def _claim(job_id: int) -> ReleaseUpload | None:
 def _check_and_load(job: ReleaseUpload) -> ReleaseUpload:
     report = Report(max_errors=settings.RELEASE_MAX_ERRORS)
     try:
-        total = _count_records(job.file.name)
+        total = _count_records(job.file.name or "")
         ReleaseUpload.objects.filter(pk=job.pk).update(rows_total=total)
         with _open_stored(job) as handle, _ProgressWriter(job.pk, report):
             release = services.release_ingest(
@@ -221,10 +221,10 @@ def _count_records(name: str) -> int:
 
 
 def _open_stored(job: ReleaseUpload) -> IO[bytes]:
-    return default_storage.open(job.file.name, "rb")
+    return default_storage.open(job.file.name or "", "rb")
 
 
-def _remove_file(name: str) -> None:
+def _remove_file(name: str | None) -> None:
     if not name:
         return
     default_storage.delete(name)
