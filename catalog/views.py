@@ -1,5 +1,6 @@
 """Catalog pages. Views parse input, call one service or selector, and render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -195,7 +196,10 @@ def release_upload(request, pk):
             else:
                 return redirect(job)
     return render(
-        request, "catalog/release_form.html", {"resource": resource, "form": form}, status=status
+        request,
+        "catalog/release_form.html",
+        {"resource": resource, "form": form, "max_bytes": settings.RELEASE_MAX_BYTES},
+        status=status,
     )
 
 

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from catalog import tasks
 from catalog.models import ReleaseUpload
-from tests.conftest import CSP_LISTENER, PASSWORD
+from tests.conftest import CSP_LISTENER, GOOD_CSV, PASSWORD
 from tests.test_release_uploads import (
     gate_after,
     gated,
@@ -101,8 +101,24 @@ def test_a_release_upload_shows_the_upload_then_the_accepted_release(
 ):
     csv = tmp_path / "vaccinations-200k.csv"
     csv.write_text(generated_csv(ROWS))
-    sign_in_and_open_the_form(page, live_server, steward, released)
+    form_url = sign_in_and_open_the_form(page, live_server, steward, released)
+    # The job ends within the upload's request here; the script's first poll is held until the
+    # test has seen the form's page with the file sent.
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route(re.compile(r"/status/$"), hold)
     send(page, csv)
+    expect(page.locator("[data-progress-text]")).to_have_text(
+        "The file is sent; waiting for the check to start."
+    )
+    assert page.url == form_url
+    sent, total = bar(page, "upload-bar")
+    assert sent == total and total >= csv.stat().st_size  # the whole body was sent
+    (poll,) = held
+    poll.continue_()
     assert_accepted(page, live_server, released)
     page.screenshot(path=str(artifacts_dir / "release-upload-accepted.png"), full_page=True)
 
@@ -133,3 +149,20 @@ def test_a_release_upload_shows_the_rows_checked_while_the_worker_runs(
 
     gated["file"].opened.set()
     assert_accepted(page, live_server, released)
+
+
+@pytest.mark.browser
+def test_a_file_over_the_limit_is_posted_plainly_and_gets_the_413_page(
+    live_server, released, steward, page, tmp_path, settings
+):
+    """The script leaves a file over RELEASE_MAX_BYTES to the plain post: the server's page
+    names the limit, as it does without JavaScript."""
+    settings.RELEASE_MAX_BYTES = 100
+    csv = tmp_path / "too-big.csv"
+    csv.write_text(GOOD_CSV)
+    sign_in_and_open_the_form(page, live_server, steward, released)
+    page.get_by_label("CSV file").set_input_files(str(csv))
+    page.get_by_role("button", name="Upload and validate").click()
+    expect(page.get_by_text("The file is larger than 100\xa0bytes", exact=False)).to_be_visible()
+    assert not ReleaseUpload.objects.exists()
+    assert released.releases.count() == 1

@@ -75,6 +75,13 @@
     }
 
     form.addEventListener("submit", function (event) {
+      var input = form.querySelector("input[type=file]");
+      var file = input && input.files && input.files[0];
+      if (!file || file.size > Number(form.dataset.maxBytes)) {
+        // No file, or one over the limit: the plain post gets the server's own answer (the
+        // form's "required", or the 413 page naming the limit) at once.
+        return;
+      }
       event.preventDefault();
       var request = new XMLHttpRequest();
       request.open("POST", form.action || window.location.href);
