@@ -312,8 +312,10 @@ def run_and_close(job_id):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_rows_checked_are_visible_while_the_ingest_runs(released, steward, gated):
+def test_rows_checked_are_visible_while_the_ingest_runs(released, steward, gated, monkeypatch):
     """PostgreSQL: another connection sees the counts of an ingest still in its transaction."""
+    sent = []  # the job commits for real here: keep its task from the broker, run it below
+    monkeypatch.setattr(tasks.release_upload_run, "delay", sent.append)
     text = generated_csv(20_000)
     gated["gate"] = gate_after(text, 12_000)
     job = ReleaseUpload.objects.get(
@@ -321,6 +323,7 @@ def test_rows_checked_are_visible_while_the_ingest_runs(released, steward, gated
             actor=steward, resource=released, upload=csv_upload(text)
         ).pk
     )
+    assert sent == [job.pk]
     worker = threading.Thread(target=run_and_close, args=(job.pk,))
     worker.start()
     try:
