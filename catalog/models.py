@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -217,6 +219,66 @@ class ResourceUserObjectPermission(UserObjectPermissionBase):
 
 class ResourceGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Resource, on_delete=models.CASCADE)
+
+
+def upload_job_file_to(job: "ReleaseUpload", filename: str) -> str:
+    # A folder of its own per upload, named by a random token (the row has no id yet); the
+    # file and the folder are removed when the job ends (catalog/release_uploads.py).
+    return f"release-uploads/{uuid.uuid4().hex}/upload.csv"
+
+
+class ReleaseUpload(models.Model):
+    """A release file waiting for, or going through, the check and load in a worker.
+
+    The worker updates ``rows_checked`` and ``problems_so_far`` while it reads (see
+    ``catalog.release_uploads``); the page and its JSON status read them. When the job ends it
+    holds the release it became, or the refusal report (or the error), and the file is gone.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be checked")
+        RUNNING = "running", _("Being checked and loaded")
+        SUCCEEDED = "succeeded", _("Accepted")
+        FAILED = "failed", _("Not accepted")
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="uploads")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State, default=State.QUEUED, editable=False
+    )
+    file = models.FileField(_("file"), upload_to=upload_job_file_to, max_length=300, blank=True)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    size_bytes = models.BigIntegerField(_("size in bytes"))
+    # Records in the file: lines counted before the check (less the header), then the real count.
+    rows_total = models.BigIntegerField(_("rows in the file"), null=True, blank=True)
+    rows_checked = models.BigIntegerField(_("rows checked"), default=0)
+    problems_so_far = models.PositiveIntegerField(_("problems found"), default=0)
+    release = models.ForeignKey(
+        Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    report = models.JSONField(_("validation report"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    progress_at = models.DateTimeField(_("progress updated"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("release upload")
+        verbose_name_plural = _("release uploads")
+
+    def __str__(self) -> str:
+        return f"Upload #{self.pk} of resource {self.resource_id} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:release_upload_detail", args=[self.resource_id, self.pk])
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.SUCCEEDED, self.State.FAILED)
 
 
 # --- the governance loop: quality reports, freshness and the demand list ------------------------

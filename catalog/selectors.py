@@ -5,12 +5,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import Expression, RawSQL
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from catalog.models import Release, Resource
+from catalog.models import Release, ReleaseUpload, Resource
 from core import search as core_search
 from departments.models import Membership
-from departments.permissions import department_ids_with_role
+from departments.permissions import can_manage_resource, department_ids_with_role
 
 _TERM = core_search.WORD
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -105,3 +106,20 @@ def releases_of(resource: Resource) -> QuerySet[Release]:
 
 def latest_release(resource: Resource) -> Release | None:
     return releases_of(resource).order_by("-sequence").first()
+
+
+def release_upload_for_user(user: AnyUser, resource_pk: int, pk: int) -> ReleaseUpload:
+    """The upload if the user may upload releases of its resource (the rule of the upload form);
+    404 for anyone else, a steward of another department included."""
+    own = department_ids_with_role(user, Membership.Role.STEWARD)
+    job = get_object_or_404(
+        ReleaseUpload.objects.select_related(
+            "resource__owner_department", "release", "uploaded_by"
+        ),
+        pk=pk,
+        resource_id=resource_pk,
+        resource__owner_department_id__in=own,
+    )
+    if not can_manage_resource(user, job.resource, "catalog.upload_release"):
+        raise Http404
+    return job

@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 from django.template.defaultfilters import filesizeformat
@@ -369,8 +369,11 @@ def resource_retire(*, actor: User, resource: Resource, reason: str) -> Resource
     return resource
 
 
-def _upload_columns(actor: User, resource: Resource, upload: UploadedFile) -> list[Column]:
-    """The release table's columns, once who may upload, the state and the size are checked."""
+def release_upload_columns(actor: User, resource: Resource, upload: File) -> list[Column]:
+    """The release table's columns, once who may upload, the state and the size are checked.
+
+    Raises ``PermissionDenied``, ``IllegalTransition`` (retired), ``PayloadTooLarge`` or
+    ``ValidationError`` (no data items): the checks a file passes before it is read."""
     if not can_manage_resource(actor, resource, "catalog.upload_release"):
         raise PermissionDenied(
             _("Only a data steward of %(dept)s can upload releases.")
@@ -399,7 +402,7 @@ def _refuse_if_retired(resource: Resource) -> None:
 
 
 def _release_load(
-    actor: User, resource: Resource, columns: list[Column], upload: UploadedFile, report: Report
+    actor: User, resource: Resource, columns: list[Column], upload: File, report: Report
 ) -> Release:
     """Load the file into the next release's table; the release is returned unsaved, without
     its file. A file with a problem raises ``ReleaseRejected`` (the caller rolls back)."""
@@ -427,15 +430,20 @@ def _release_load(
     return release
 
 
-def release_ingest(*, actor: User, resource: Resource, upload: UploadedFile) -> Release:
+def release_ingest(
+    *, actor: User, resource: Resource, upload: File, report: Report | None = None
+) -> Release:
     """Validate ``upload`` against the resource's items and, if it is clean, store it.
 
     A refused file raises ``ReleaseRejected`` with a row-level report and changes nothing; a file
     over ``RELEASE_MAX_BYTES`` raises ``PayloadTooLarge`` before it is read. An accepted file
     becomes release n+1 with its SHA-256, row count, report and a typed table of its rows.
+    ``report``, if given (empty, capped at ``RELEASE_MAX_ERRORS``), fills as the file is read, so
+    another thread can follow the rows checked and the problems found (catalog.release_uploads).
     """
-    columns = _upload_columns(actor, resource, upload)
-    report = Report(max_errors=settings.RELEASE_MAX_ERRORS)
+    columns = release_upload_columns(actor, resource, upload)
+    if report is None:
+        report = Report(max_errors=settings.RELEASE_MAX_ERRORS)
     stored_name = None
     try:
         with transaction.atomic():

@@ -11,4 +11,14 @@ urlpatterns = [
     path("<int:pk>/publish/", views.resource_publish, name="resource_publish"),
     path("<int:pk>/retire/", views.resource_retire, name="resource_retire"),
     path("<int:pk>/releases/new/", views.release_upload, name="release_upload"),
+    path(
+        "<int:pk>/releases/uploads/<int:job>/",
+        views.release_upload_detail,
+        name="release_upload_detail",
+    ),
+    path(
+        "<int:pk>/releases/uploads/<int:job>/status/",
+        views.release_upload_status,
+        name="release_upload_status",
+    ),
 ]

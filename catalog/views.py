@@ -1,13 +1,17 @@
 """Catalog pages. Views parse input, call one service or selector, and render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from catalog import selectors, services
+from catalog import release_uploads, selectors, services
 from catalog.filters import ResourceFilter
 from catalog.forms import (
     DataItemFormSet,
@@ -178,30 +182,102 @@ def release_upload(request, pk):
     # blank form.
     posted = request.method == "POST"
     form = ReleaseUploadForm(request.POST, request.FILES) if posted else ReleaseUploadForm()
-    report, status = None, 200
-    if request.method == "POST":
+    status = 200
+    if posted:
         status = 400
         if form.is_valid():
             try:
-                release = services.release_ingest(
+                job = release_uploads.release_upload_start(
                     actor=request.user, resource=resource, upload=form.cleaned_data["file"]
                 )
-            except services.ReleaseRejected as exc:
-                report = exc.report
-                form.add_error("file", str(exc.message))
             except (ValidationError, DomainError) as exc:
                 status = getattr(exc, "status_code", 400)
                 add_service_errors(form, exc, field="file")
             else:
-                messages.success(
-                    request,
-                    _("Release %(n)d accepted: %(rows)d rows.")
-                    % {"n": release.sequence, "rows": release.row_count},
-                )
-                return redirect("catalog:resource_detail", pk=resource.pk)
+                return redirect(job)
     return render(
         request,
         "catalog/release_form.html",
-        {"resource": resource, "form": form, "report": report},
+        {"resource": resource, "form": form, "max_bytes": settings.RELEASE_MAX_BYTES},
         status=status,
+    )
+
+
+def progress_summary(job):
+    """The job's progress in a sentence of the user's language (the page and its JSON)."""
+    total = job.rows_total
+    if job.state == job.State.SUCCEEDED:
+        return ngettext(
+            "%(n)s row checked and loaded.", "%(n)s rows checked and loaded.", job.rows_checked
+        ) % {"n": _number(job.rows_checked)}
+    if job.state == job.State.FAILED:
+        if not job.report:
+            return job.error
+        return ngettext(
+            "%(checked)s rows checked; %(n)s problem found.",
+            "%(checked)s rows checked; %(n)s problems found.",
+            job.problems_so_far,
+        ) % {"checked": _number(job.rows_checked), "n": _number(job.problems_so_far)}
+    if job.state == job.State.QUEUED:
+        return _("Waiting for a worker to check the file.")
+    if job.state == job.State.RUNNING and job.progress_at is None:
+        if total is None:
+            return _("Counting the rows of the file.")
+        return ngettext("Checking %(total)s row.", "Checking %(total)s rows.", total) % {
+            "total": _number(total)
+        }
+    checked = _number(job.rows_checked)
+    problems = ngettext("%(n)s problem so far", "%(n)s problems so far", job.problems_so_far) % {
+        "n": _number(job.problems_so_far)
+    }
+    if total is None:
+        return _("%(checked)s rows checked; %(problems)s.") % {
+            "checked": checked,
+            "problems": problems,
+        }
+    return _("%(checked)s of %(total)s rows checked; %(problems)s.") % {
+        "checked": checked,
+        "total": _number(total),
+        "problems": problems,
+    }
+
+
+def _number(value):
+    return number_format(value, force_grouping=True)
+
+
+def release_upload_detail(request, pk, job):
+    job = selectors.release_upload_for_user(request.user, pk, job)
+    return render(
+        request,
+        "catalog/release_upload_detail.html",
+        {
+            "job": job,
+            "resource": job.resource,
+            "summary": progress_summary(job),
+            # A bar with a value once there are counts to show; until then an indeterminate one.
+            "counted": job.rows_total is not None and (job.finished or job.progress_at),
+            "accepted": _("Release %(n)d accepted: %(rows)d rows.")
+            % {"n": job.release.sequence, "rows": job.release.row_count}
+            if job.release
+            else "",
+            "report": job.report if job.state == job.State.FAILED else None,
+        },
+    )
+
+
+def release_upload_status(request, pk, job):
+    job = selectors.release_upload_for_user(request.user, pk, job)
+    return JsonResponse(
+        {
+            "state": job.state,
+            "state_label": job.get_state_display(),
+            "finished": job.finished,
+            "rows_total": job.rows_total,
+            "rows_checked": job.rows_checked,
+            "problems_so_far": job.problems_so_far,
+            "summary": progress_summary(job),
+            "release": job.release.sequence if job.release else None,
+            "url": job.get_absolute_url(),
+        }
     )

@@ -81,6 +81,7 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
     basis: dict[str, Any] = grant.legal_basis or {}
     use_refusal = selectors.grant_use_refusal(grant)
+    deliveries = list(grant.deliveries.order_by("-created_at", "-id")[:20])
     return render(
         request,
         "rights/grant_detail.html",
@@ -92,7 +93,9 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # No kind looks up None, which has no label.
             "basis_kind_label": dict(LegalBasisKind.choices).get(basis.get("kind"), ""),  # type: ignore[arg-type]
             "history": _history_rows(grant),
-            "deliveries": grant.deliveries.order_by("-created_at", "-id")[:20],
+            "deliveries": deliveries,
+            # The page refreshes itself while a build runs, to follow its progress.
+            "delivery_running": any(d.status == "running" for d in deliveries),
             "verify": verify_example(grant) if grant.method == Method.RESULT_ONLY else None,
             "can_use": use_refusal is None
             and is_member_of(request.user, grant.grantee_department_id),

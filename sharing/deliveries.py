@@ -227,6 +227,7 @@ def _write_zip(
     grant: Grant,
     release: Release,
     check: Callable[[], None] = lambda: None,
+    written: Callable[[int], object] = lambda rows: None,
 ) -> tuple[str, str, int, dict[str, Any]]:
     """Stream the rows into ``path``; returns (data sha256, file sha256, rows, manifest).
 
@@ -240,11 +241,17 @@ def _write_zip(
         # The stubs want close() too; zipfile never closes a file object it was given.
         with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[call-overload]
             with archive.open("data.csv", "w", force_zip64=True) as entry:
+                lines = 0
 
                 def write(block: bytearray) -> None:
+                    nonlocal lines
                     check()  # stops a build that was taken over (one attribute read a MiB)
                     data_digest.update(block)
                     entry.write(block)
+                    # Progress: the lines so far less the header (a value holding a line break
+                    # counts twice until the end, when the count is the database's).
+                    lines += block.count(b"\n")
+                    written(max(lines - 1, 0))
 
                 rows = release_store.export_csv(release.table_name, release.columns, fields, write)
             manifest = {
@@ -281,12 +288,13 @@ class _Heartbeat:
     """Beats for one attempt every ``DELIVERY_HEARTBEAT_SECONDS`` from a thread of its own (with
     its own database connection: the build's connection is busy streaming ``COPY``). The
     ``UPDATE`` is conditional on the attempt, so a build that was taken over learns it at the next
-    beat and stops (``check``)."""
+    beat and stops (``check``). Each beat also writes the rows written so far (``written``)."""
 
     def __init__(self, delivery_id: int, attempt: int) -> None:
         self.delivery_id = delivery_id
         self.attempt = attempt
         self.superseded = False
+        self.rows_written = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"delivery-{delivery_id}-heartbeat", daemon=True
@@ -304,21 +312,28 @@ class _Heartbeat:
         try:
             while not self._stop.wait(settings.DELIVERY_HEARTBEAT_SECONDS):
                 try:
-                    beat = Delivery.objects.filter(
-                        pk=self.delivery_id, status=Delivery.Status.RUNNING, attempts=self.attempt
-                    ).update(heartbeat_at=timezone.now())
+                    if not self.beat():
+                        return
                 except DatabaseError:
                     logger.warning("delivery %s: heartbeat failed", self.delivery_id)
-                    continue
-                if not beat:
-                    self.superseded = True
-                    return
         finally:
             connection.close()  # this thread's own connection
+
+    def beat(self) -> bool:
+        """One beat, with the rows written so far; False once the attempt was taken over."""
+        beat = Delivery.objects.filter(
+            pk=self.delivery_id, status=Delivery.Status.RUNNING, attempts=self.attempt
+        ).update(heartbeat_at=timezone.now(), rows_written=self.rows_written)
+        if not beat:
+            self.superseded = True
+        return bool(beat)
 
     def check(self) -> None:
         if self.superseded:
             raise Superseded
+
+    def written(self, rows: int) -> None:
+        self.rows_written = rows  # read by the next beat
 
 
 def delivery_build(delivery_id: int, *, today: datetime.date | None = None) -> Delivery:
@@ -404,9 +419,15 @@ def _build_attempt(delivery_id: int, attempt: int, today: datetime.date) -> Deli
     folder = delivery_files.directory(grant.pk)
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / delivery_files.temporary_name(delivery_id, attempt)
+    # The build's total, for its progress on the grant page (the rows come with the heartbeat).
+    Delivery.objects.filter(pk=delivery_id, attempts=attempt).update(
+        rows_total=release.row_count, rows_written=0
+    )
     try:
         with _Heartbeat(delivery_id, attempt) as heartbeat:
-            written = _write_zip(temporary, delivery, grant, release, heartbeat.check)
+            written = _write_zip(
+                temporary, delivery, grant, release, heartbeat.check, heartbeat.written
+            )
         return _finish(delivery_id, attempt, today, release, temporary, written)
     finally:
         temporary.unlink(missing_ok=True)
@@ -461,6 +482,7 @@ def _finish(
         delivery.sha256 = data_sha
         delivery.file_sha256 = file_sha
         delivery.row_count = rows
+        delivery.rows_written = rows
         delivery.size_bytes = final.stat().st_size
         delivery.error = ""
         delivery.finished_at = timezone.now()

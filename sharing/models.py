@@ -57,6 +57,9 @@ class Delivery(models.Model):
         blank=True,
         help_text=_("A running build updates this every few seconds; a stale one is taken over."),
     )
+    # A running build's progress, written with each heartbeat (the total is the release's rows).
+    rows_written = models.BigIntegerField(_("rows written"), default=0)
+    rows_total = models.BigIntegerField(_("rows to write"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     ledger_index = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
     purged_at = models.DateTimeField(

@@ -105,6 +105,17 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture
+def release_worker(monkeypatch, django_capture_on_commit_callbacks):
+    """Run Celery tasks eagerly, as a worker would, and return a context manager that runs what a
+    block queued on commit: ``with release_worker(): client.post(upload_url, ...)``. A web upload
+    queues its check and load (catalog.release_uploads); the test's transaction never commits."""
+    from govshare.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
 def artifacts_dir():
     path = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
     path.mkdir(parents=True, exist_ok=True)

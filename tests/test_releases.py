@@ -202,16 +202,25 @@ def test_api_upload_refused_file_returns_the_report(released, steward):
     assert listed["count"] == 1
 
 
-def test_web_upload_shows_the_report_and_then_accepts_a_good_file(client, released, steward):
+def test_web_upload_shows_the_report_and_then_accepts_a_good_file(
+    client, released, steward, release_worker
+):
     client.force_login(steward)
     url = reverse("catalog:release_upload", args=[released.pk])
-    bad = client.post(url, {"file": csv_upload(HEADER + "R1,1980-01-01,x,,false\n")})
-    assert bad.status_code == 400
-    assert b"not a whole number" in bad.content
-    assert b"The previous release is unchanged." in bad.content
-    good = client.post(url, {"file": csv_upload(GOOD_CSV)})
+    before = release_state(released)
+    with release_worker():
+        bad = client.post(url, {"file": csv_upload(HEADER + "R1,1980-01-01,x,,false\n")})
+    assert bad.status_code == 302
+    page = client.get(bad["Location"])
+    assert page.status_code == 200
+    assert b"not a whole number" in page.content
+    assert b"The previous release is unchanged." in page.content
+    assert release_state(released) == before
+    with release_worker():
+        good = client.post(url, {"file": csv_upload(GOOD_CSV)})
     assert good.status_code == 302
     assert released.releases.count() == 2
+    assert "Release 2 accepted: 3 rows." in client.get(good["Location"]).content.decode()
 
 
 def test_web_upload_over_the_limit_answers_413(client, released, steward, settings):

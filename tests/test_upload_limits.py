@@ -13,7 +13,7 @@ from django.urls import get_resolver
 from rest_framework.authtoken.models import Token
 
 from access_requests.models import Request
-from catalog.models import Release
+from catalog.models import Release, ReleaseUpload
 from core.uploads import FORM_ALLOWANCE
 from tests.conftest import GOOD_CSV, REQUEST_ITEMS
 
@@ -185,13 +185,21 @@ def test_a_body_without_content_length_is_411_and_stores_nothing(web, api, publi
 # --- under the limit, uploads work as before --------------------------------------------------
 
 
-def test_a_release_under_the_limit_is_accepted_on_the_web(web, published, folders, settings):
+def test_a_release_under_the_limit_is_accepted_on_the_web(
+    web, published, folders, settings, release_worker
+):
     settings.RELEASE_MAX_BYTES = 1000
     body = encode_multipart(BOUNDARY, {"file": SimpleUploadedFile("r.csv", GOOD_CSV.encode())})
-    response, _stream = _post(web, _web_url(published), body)
-    assert response.status_code == 302
+    with release_worker():
+        response, _stream = _post(web, _web_url(published), body)
+    job = ReleaseUpload.objects.get()
+    assert (response.status_code, response["Location"]) == (302, job.get_absolute_url())
     assert Release.objects.get().row_count == 3
     assert not os.listdir(settings.FILE_UPLOAD_TEMP_DIR)
+    # The job's copy of the file is gone too: only the release's own file stays.
+    assert list(_listing(settings.MEDIA_ROOT)) == [
+        os.path.join(settings.MEDIA_ROOT, Release.objects.get().file.name)
+    ]
 
 
 def test_a_release_at_the_limit_is_accepted_in_the_api(api, published, folders, settings):
