@@ -10,6 +10,8 @@ from govshare.home import task_count
 _SECTIONS: dict[tuple[str, str | None], str] = {
     ("", "home"): "home",
     ("catalog", None): "catalog",
+    # /catalog/ itself is the DCAT export's content negotiation, which serves the HTML list.
+    ("standards_dcat", "catalog_negotiated"): "catalog",
     ("access_requests", "request_queue"): "review_queue",
     ("access_requests", None): "requests",
     ("grants", None): "grants",
@@ -26,6 +28,7 @@ _SECTIONS: dict[tuple[str, str | None], str] = {
 _ENTRY_PAGES = {
     "home",
     "resource_list",
+    "catalog_negotiated",
     "request_list",
     "request_queue",
     "grant_list",
