@@ -44,12 +44,17 @@ class Task:
     due: datetime.date | None = None
     overdue: bool = False
     detail: str = ""
-    # Working days from today to ``due``; negative once past it (set by ``_with_days_left``).
+    # Working days from today to ``due``, negative once past it (set by ``_order``).
     days_left: int | None = None
 
     @property
     def days_overdue(self) -> int:
         return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+    @property
+    def late(self) -> bool:
+        """Flagged overdue by its app, or past its due date."""
+        return self.overdue or self.days_overdue > 0
 
 
 # --- what waits for me ---------------------------------------------------------------------
@@ -262,7 +267,8 @@ def _awaited(user: Any) -> Iterable[Task]:
     for agreement in standards.agreements_awaiting_other_side(user):
         grant = agreement.grant
         provider = grant.resource.owner_department
-        other = grant.grantee_department if agreement.provider_signed else provider
+        signed = agreement.provider_signed  # type: ignore[attr-defined]  # the selector's annotation
+        other = grant.grantee_department if signed else provider
         yield Task(
             kind=_("Signature"),
             title=_("Data-sharing agreement of grant #%(id)d (%(res)s)")
@@ -315,11 +321,7 @@ def _order(tasks: list[Task], today: datetime.date) -> list[Task]:
     ]
     return sorted(
         dated,
-        key=lambda t: (
-            not (t.overdue or (t.due is not None and t.due < today)),
-            t.due is None,
-            t.due or today,
-        ),
+        key=lambda t: (not t.late, t.due is None, t.due or today),
     )
 
 

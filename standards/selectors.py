@@ -46,15 +46,18 @@ def agreements_awaiting_signature(user: AnyUser) -> QuerySet[Agreement]:
     provider, recipient = roles[Role.PROVIDER], roles[Role.RECIPIENT]
     if not (provider or recipient):
         return Agreement.objects.none()
-    mine = Q(grant__resource__owner_department_id__in=provider) & ~_signed(Role.PROVIDER)
-    mine |= Q(grant__grantee_department_id__in=recipient) & ~_signed(Role.RECIPIENT)
-    signed_by_me = Exists(AgreementSignature.objects.filter(agreement=OuterRef("pk"), signer=user))
+    mine = Q(Q(grant__resource__owner_department_id__in=provider), ~_signed(Role.PROVIDER)) | Q(
+        Q(grant__grantee_department_id__in=recipient), ~_signed(Role.RECIPIENT)
+    )
+    signed_by_me = Exists(
+        AgreementSignature.objects.filter(agreement=OuterRef("pk"), signer_id=user.pk)
+    )
     return _open_agreements().filter(mine).exclude(signed_by_me)
 
 
 def agreements_awaiting_other_side(user: AnyUser) -> QuerySet[Agreement]:
     """Unsigned agreements of live grants that a department of the user has signed, waiting for
-    the other department's signature."""
+    the other department's signature; each annotated ``provider_signed`` (which side is in)."""
     mine = frozenset().union(*_role_departments(user).values())
     if not mine:
         return Agreement.objects.none()

@@ -1,17 +1,20 @@
 """The home page for each demo persona, the navigation per role, the current page marked, and
 the breadcrumbs of every detail page (#15 points 1 and 2)."""
 
+import datetime
 from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
+from access_requests import services as rs
 from access_requests.models import Request
 from governance.models import Demand, Dispute, QualityReport
 from ledger.models import LedgerEntry
 from rights.models import Attestation, Grant
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, REQUEST_ITEMS, request_data
 
 
 class _Page(HTMLParser):
@@ -381,3 +384,24 @@ def test_list_pages_have_no_breadcrumbs(client, demo):
     signed_in(client, "office")
     for path in ["/", "/catalog/", "/requests/", "/grants/"]:
         assert parse(client.get(path)).breadcrumb_navs == 0, path
+
+
+def test_an_overdue_task_is_tagged_with_the_working_days_it_is_late(
+    client, released, requester, steward, departments
+):
+    request = rs.request_create(
+        actor=requester,
+        department=departments["CIVIL"],
+        resource=released,
+        data=request_data(),
+        items=REQUEST_ITEMS,
+    )
+    rs.request_submit(actor=requester, request=request)
+    # A week ago: any seven days hold exactly five working days (no holidays in the calendar).
+    due = timezone.localdate() - datetime.timedelta(days=7)
+    Request.objects.filter(pk=request.pk).update(due_date=due, overdue_since=timezone.now())
+    client.force_login(steward)
+    html = " ".join(client.get("/").content.decode().split())
+    assert '<li class="task task-overdue">' in html
+    assert '<strong class="tag tag-overdue">Overdue</strong>' in html
+    assert "5 working days late" in html
