@@ -14,7 +14,7 @@ from departments.permissions import (
     department_ids,
     department_ids_with_role,
     is_office_member,
-    office_department_ids,
+    office_ids_of,
 )
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -68,7 +68,7 @@ def review_queue(user: AnyUser) -> QuerySet[Request]:
     management-right holders they review for, overdue first, then by due date."""
     stewards = department_ids_with_role(user, Membership.Role.STEWARD)
     reviewers = department_ids_with_role(user, Membership.Role.REVIEWER)
-    office = office_department_ids()
+    office = office_ids_of(user)
     owner_stage = Q(state=Request.State.OWNER_REVIEW, resource__owner_department_id__in=stewards)
     # Reviewers decide for their department; stewards only where the holder is not the office
     # (the same rule as rights.permissions.can_decide).
@@ -87,6 +87,49 @@ def review_queue(user: AnyUser) -> QuerySet[Request]:
         .select_related(*_JOINS)
         .order_by(F("overdue_since").asc(nulls_last=True), "due_date", "id")
     )
+
+
+def requests_returned_to(user: AnyUser) -> QuerySet[Request]:
+    """Requests returned for changes to a department the user files for (a requester there, who
+    may change and resubmit them), the longest-waiting first."""
+    filers = department_ids_with_role(user, Membership.Role.REQUESTER)
+    if not filers:
+        return Request.objects.none()
+    return (
+        Request.objects.filter(state=Request.State.RETURNED, requesting_department_id__in=filers)
+        .select_related(*_JOINS)
+        .order_by("updated_at", "id")
+    )
+
+
+UNDER_REVIEW_STATES = (
+    Request.State.SUBMITTED,
+    Request.State.OWNER_REVIEW,
+    Request.State.OFFICE_REVIEW,
+)
+
+
+def department_requests_under_review(user: AnyUser) -> QuerySet[Request]:
+    """The user's departments' requests waiting for someone else's review (the owner, or the
+    management-right holder), overdue first, then by due date."""
+    mine = department_ids(user)
+    if not mine:
+        return Request.objects.none()
+    return (
+        Request.objects.filter(state__in=UNDER_REVIEW_STATES, requesting_department_id__in=mine)
+        .select_related(*_JOINS)
+        .order_by(F("overdue_since").asc(nulls_last=True), "due_date", "id")
+    )
+
+
+def review_holder(request: Request) -> str:
+    """Who holds a request under review, as a department code: the owner during the owner's
+    review, the management-right holder during the decision, the office on appeal."""
+    if request.state == Request.State.OWNER_REVIEW:
+        return request.resource.owner_department.code
+    if request.appealed:
+        return str(gettext_lazy("the data management office"))
+    return request.resource.management_right_holder.code
 
 
 def timeline(request: Request) -> QuerySet[RequestStep]:

@@ -87,19 +87,29 @@ class _LedgerEntry(Protocol):
     def departments(self) -> str: ...  # the department codes, space-separated
 
 
-def _roles(user: Any) -> dict[str, set[int]]:
-    """``{role: {department_id, ...}}`` for the user, cached on the user object per request."""
+def _memberships(user: Any) -> tuple[dict[str, set[int]], frozenset[int]]:
+    """``({role: {department_id, ...}}, {the user's active office departments})`` for the user,
+    in one query, cached on the user object per request."""
     if not user.is_authenticated:
-        return {}
-    cached: dict[str, set[int]] | None = getattr(user, _CACHE_ATTR, None)
+        return {}, frozenset()
+    cached: tuple[dict[str, set[int]], frozenset[int]] | None = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        cached = {}
-        for role, department_id in Membership.objects.filter(user=user).values_list(
-            "role", "department_id"
+        roles: dict[str, set[int]] = {}
+        offices: set[int] = set()
+        for role, department_id, kind, active in Membership.objects.filter(user=user).values_list(
+            "role", "department_id", "department__kind", "department__is_active"
         ):
-            cached.setdefault(role, set()).add(department_id)
+            roles.setdefault(role, set()).add(department_id)
+            if kind == Department.Kind.OFFICE and active:
+                offices.add(department_id)
+        cached = (roles, frozenset(offices))
         setattr(user, _CACHE_ATTR, cached)
     return cached
+
+
+def _roles(user: Any) -> dict[str, set[int]]:
+    """``{role: {department_id, ...}}`` for the user, cached on the user object per request."""
+    return _memberships(user)[0]
 
 
 def forget_roles(user: Any) -> None:
@@ -145,8 +155,14 @@ def office_department_ids() -> frozenset[int]:
     )
 
 
+def office_ids_of(user: Any) -> frozenset[int]:
+    """The active office departments the user belongs to: ``department_ids(user) &
+    office_department_ids()``, without a query of its own (it comes with the roles)."""
+    return _memberships(user)[1]
+
+
 def is_office_member(user: Any) -> bool:
-    return bool(department_ids(user) & office_department_ids())
+    return bool(office_ids_of(user))
 
 
 def is_requester_for(user: Any, department_id: int) -> bool:
@@ -201,7 +217,7 @@ def decide_refusal(user: Any, request: _AccessRequest) -> str | None:
                 "You cannot hear this appeal: you rejected the request, and an appeal is heard "
                 "by another reviewer of the data management office."
             )
-        if not (office_department_ids() & department_ids_with_role(user, Membership.Role.REVIEWER)):
+        if not (office_ids_of(user) & department_ids_with_role(user, Membership.Role.REVIEWER)):
             return _("An appeal is heard by a reviewer of the data management office.")
         return None
     holder = request.resource.management_right_holder
@@ -245,8 +261,7 @@ def can_read_access_log(user: Any) -> bool:
 def can_clear_signin_lockouts(user: Any) -> bool:
     """The office's reviewers unlock a sign-in locked after too many wrong passwords (in admin);
     auditors and other office members only see the lockouts."""
-    office = office_department_ids()
-    return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office)
+    return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office_ids_of(user))
 
 
 def can_edit_office_settings(user: Any) -> bool:
@@ -290,7 +305,7 @@ def acting_department_ids(user: Any) -> frozenset[int]:
 
 
 def is_office_reviewer(user: Any) -> bool:
-    return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office_department_ids())
+    return bool(department_ids_with_role(user, Membership.Role.REVIEWER) & office_ids_of(user))
 
 
 def dispute_party_department_id(user: Any, dispute: _Dispute) -> int | None:
@@ -335,7 +350,7 @@ def quality_reporter_department_ids(user: Any) -> frozenset[int]:
         user, Membership.Role.STEWARD
     )
     office_reviewer = department_ids_with_role(user, Membership.Role.REVIEWER)
-    return ids | (office_reviewer & office_department_ids())
+    return ids | (office_reviewer & office_ids_of(user))
 
 
 def can_answer_quality_report(user: Any, report: _QualityReport) -> bool:

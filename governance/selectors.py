@@ -5,16 +5,17 @@ import re
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Resource
 from departments.models import Membership
 from departments.permissions import (
+    acting_department_ids,
     department_ids,
     department_ids_with_role,
     is_office_member,
-    office_department_ids,
+    office_ids_of,
 )
 from governance.models import (
     Demand,
@@ -238,7 +239,7 @@ def department_disputes(user: AnyUser) -> QuerySet[Dispute]:
 def dispute_office_queue(user: AnyUser) -> QuerySet[Dispute]:
     """Escalated disputes waiting for the office (to decide, or to record the authority's
     decision), earliest due first; empty for anyone but an office reviewer."""
-    if not department_ids_with_role(user, Membership.Role.REVIEWER) & office_department_ids():
+    if not department_ids_with_role(user, Membership.Role.REVIEWER) & office_ids_of(user):
         return Dispute.objects.none()
     return (
         Dispute.objects.filter(
@@ -257,3 +258,113 @@ def dispute_decisions(dispute: Dispute) -> QuerySet[DisputeDecision]:
     return dispute.decisions.select_related(
         "responsible_department", "decided_by", "step"
     ).order_by("level", "id")
+
+
+# --- what waits for the user (the home page) -------------------------------------------------
+
+
+def _last_word_department() -> Subquery:
+    """The department that spoke last in a dispute: raised it, or gave the latest statement."""
+    return Subquery(
+        DisputeStep.objects.filter(dispute=OuterRef("pk"), action__in=["raise", "statement"])
+        .order_by("-at", "-id")
+        .values("department_id")[:1]
+    )
+
+
+def disputes_awaiting_statement(user: AnyUser) -> QuerySet[Dispute]:
+    """Disputes in negotiation where the other party spoke last, so the user's department (one
+    the user acts for, ``can_act_as_dispute_party``) owes an answer; earliest due first."""
+    acting = acting_department_ids(user)
+    if not acting:
+        return Dispute.objects.none()
+    return (
+        Dispute.objects.filter(state=Dispute.State.NEGOTIATION)
+        .filter(Q(raised_by_department_id__in=acting) | Q(respondent_department_id__in=acting))
+        .alias(last_word=_last_word_department())
+        .exclude(last_word__in=acting)
+        .select_related(*_DISPUTE_JOINS)
+        .order_by(F("due_date").asc(nulls_last=True), "created_at", "id")
+    )
+
+
+def disputes_awaiting_decision(user: AnyUser) -> QuerySet[Dispute]:
+    """The office queue (``dispute_office_queue``) less the disputes the user may not decide:
+    at level 2 none of the user's departments may be a party (``can_decide_dispute``), at level
+    3 none but the office itself (``can_record_authority_decision``)."""
+    mine = department_ids(user)
+    others = mine - office_ids_of(user)
+    parties = Q(raised_by_department_id__in=mine) | Q(respondent_department_id__in=mine)
+    other_parties = Q(raised_by_department_id__in=others) | Q(respondent_department_id__in=others)
+    return dispute_office_queue(user).exclude(
+        (Q(state=Dispute.State.OFFICE_REVIEW) & parties)
+        | (Q(state=Dispute.State.AUTHORITY_REVIEW) & other_parties)
+    )
+
+
+def quality_reports_to_answer(user: AnyUser) -> QuerySet[QualityReport]:
+    """Reports on resources of a department the user stewards, from another department, that
+    still wait for the owner's answer (``can_answer_quality_report``); overdue first."""
+    stewards = department_ids_with_role(user, Membership.Role.STEWARD)
+    if not stewards:
+        return QualityReport.objects.none()
+    return (
+        QualityReport.objects.filter(
+            state__in=[QualityReport.State.OPEN, QualityReport.State.ACKNOWLEDGED],
+            resource__owner_department_id__in=stewards,
+        )
+        .exclude(reporting_department_id__in=department_ids(user))
+        .select_related(*_REPORT_JOINS)
+        .order_by(F("overdue_since").asc(nulls_last=True), "due_date", "id")
+    )
+
+
+def demands_to_answer(user: AnyUser) -> QuerySet[Demand]:
+    """Demands routed to a department the user stewards, from another department, waiting for
+    its answer (``can_answer_demand``); overdue first."""
+    stewards = department_ids_with_role(user, Membership.Role.STEWARD)
+    if not stewards:
+        return Demand.objects.none()
+    return (
+        Demand.objects.filter(state=Demand.State.ROUTED, routed_to_id__in=stewards)
+        .exclude(requesting_department_id__in=department_ids(user))
+        .select_related(*_DEMAND_JOINS)
+        .order_by(F("overdue_since").asc(nulls_last=True), "due_date", "id")
+    )
+
+
+def demands_to_route(user: AnyUser) -> QuerySet[Demand]:
+    """New demands waiting for the office to route them, for an office reviewer who is not of
+    the filing department (``can_route_demand``); the oldest first."""
+    if not department_ids_with_role(user, Membership.Role.REVIEWER) & office_ids_of(user):
+        return Demand.objects.none()
+    return (
+        Demand.objects.filter(state=Demand.State.SUBMITTED)
+        .exclude(requesting_department_id__in=department_ids(user))
+        .select_related(*_DEMAND_JOINS)
+        .order_by(F("overdue_since").asc(nulls_last=True), "created_at", "id")
+    )
+
+
+def department_disputes_escalated(user: AnyUser) -> QuerySet[Dispute]:
+    """The user's departments' disputes waiting for the office or the supervising authority."""
+    return (
+        department_disputes(user)
+        .filter(state__in=[Dispute.State.OFFICE_REVIEW, Dispute.State.AUTHORITY_REVIEW])
+        .order_by(F("due_date").asc(nulls_last=True), "created_at", "id")
+    )
+
+
+def department_quality_reports_awaiting_owner(user: AnyUser) -> QuerySet[QualityReport]:
+    """Reports the user's departments filed that still wait for the owner's answer."""
+    mine = department_ids(user)
+    if not mine:
+        return QualityReport.objects.none()
+    return (
+        QualityReport.objects.filter(
+            state__in=[QualityReport.State.OPEN, QualityReport.State.ACKNOWLEDGED],
+            reporting_department_id__in=mine,
+        )
+        .select_related(*_REPORT_JOINS)
+        .order_by(F("overdue_since").asc(nulls_last=True), "due_date", "id")
+    )

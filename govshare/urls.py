@@ -5,10 +5,10 @@ from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from departments.views import language_set
+from govshare.views import home_page
 from rights import urls as rights_urls
 from sharing import urls as sharing_urls
 from transparency.register import register_page
@@ -35,7 +35,7 @@ def favicon(request):
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="catalog:resource_list"), name="home"),
+    path("", home_page, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Changing the password ends every other session of the user (the session auth hash).

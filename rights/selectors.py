@@ -12,7 +12,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.hooks import run_hooks
-from departments.permissions import department_ids, is_office_member
+from departments.models import Membership
+from departments.permissions import department_ids, department_ids_with_role, is_office_member
 from rights.models import Attestation, Grant, GrantEvent
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -82,6 +83,21 @@ def department_attestations(user: AnyUser) -> QuerySet[Attestation]:
     overdue first among them, then by due date."""
     return attestations_visible_to(user).order_by(
         "state", F("overdue_since").asc(nulls_last=True), "due_date", "-id"
+    )
+
+
+def attestations_due(user: AnyUser) -> QuerySet[Attestation]:
+    """End-of-use attestations the user must give: pending ones of grants their department held,
+    where they are a requester (``can_attest_end_of_use``), overdue first, then by due date."""
+    attesters = department_ids_with_role(user, Membership.Role.REQUESTER)
+    if not attesters:
+        return Attestation.objects.none()
+    return (
+        Attestation.objects.filter(
+            state=Attestation.State.PENDING, grant__grantee_department_id__in=attesters
+        )
+        .select_related(*_ATTESTATION_JOINS)
+        .order_by(F("overdue_since").asc(nulls_last=True), "due_date", "id")
     )
 
 

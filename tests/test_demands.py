@@ -403,8 +403,8 @@ def test_list_runs_a_fixed_number_of_queries(requester, police_requester, depart
             actor=police_requester, demand=demand, department=departments["POLICE"]
         )
     many = count(12)
-    # session, user, roles, office ids, count, page, supporters
-    assert few == many == 7
+    # session, user, roles (with the user's office departments), count, page, supporters
+    assert few == many == 6
 
 
 # --- deadlines ------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def test_every_link_a_persona_sees_opens(client, demo, username):
     assert broken == {}
     # The crawl really walked the portal: the catalog, a resource, requests, grants and more.
     assert len(seen) >= 15
-    assert "/catalog/" in seen
+    assert {"/", "/catalog/"} <= set(seen)
 
 
 def test_every_link_an_anonymous_visitor_sees_opens(client, demo):
@@ -94,22 +94,29 @@ def test_every_link_an_anonymous_visitor_sees_opens(client, demo):
 
 
 @pytest.mark.parametrize(
-    ("username", "audit", "review_queue"),
+    ("username", "audit", "review_queue", "admin"),
     [
-        ("civil_clerk", False, False),
-        ("police_clerk", False, False),
-        ("health_steward", False, True),
-        ("office", True, True),
-        ("auditor", True, False),
+        ("civil_clerk", False, False, False),
+        ("police_clerk", False, False, False),
+        ("health_steward", False, True, False),
+        ("office", True, True, True),
+        ("auditor", True, False, True),
+        ("admin", False, False, True),
     ],
 )
 def test_navigation_shows_role_bound_links_only_to_their_roles(
-    client, demo, username, audit, review_queue
+    client, demo, username, audit, review_queue, admin
 ):
     client.force_login(get_user_model().objects.get(username=username))
-    links = _internal_links("/catalog/", client.get("/catalog/").content.decode())
-    assert ("/audit/" in links, "/requests/review/" in links) == (audit, review_queue)
-    assert "/register/" in links  # the footer's public register is the page, not the API
+    for page in ("/", "/catalog/"):
+        html = client.get(page).content.decode()
+        links = _internal_links(page, html)
+        assert ("/audit/" in links, "/requests/review/" in links) == (audit, review_queue)
+        assert "/register/" in links  # the footer's public register is the page, not the API
+        # The crawl skips /admin/; the office administration link is for staff only.
+        assert ('href="/admin/"' in html) == admin
+    if admin:
+        assert client.get("/admin/").status_code == 200
 
 
 def test_navigation_links_the_html_scoreboard_and_register_not_the_api(client, requester):
