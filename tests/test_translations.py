@@ -317,10 +317,15 @@ def demo_world_pages():
     return urls
 
 
+def without_stored_notifications(html):
+    return re.sub(r'<ul class="activity-list">.*?</ul>', "", html, flags=re.S)
+
+
 @pytest.mark.parametrize("username", ["office", "auditor", "health_steward", "civil_clerk"])
 def test_demo_world_pages_have_no_english_msgid(client, db, compiled_locale, username):
     """Notifications are left out: their text is stored when they are sent (in the language of
-    that moment), so the demo's, seeded in English, stay English."""
+    that moment), so the demo's, seeded in English, stay English — on the home page too, whose
+    recent activity lists them (the list itself, not its heading, is cut from the page)."""
     call_command("seed_demo", rows=30, stdout=StringIO())
     client.force_login(get_user_model().objects.get(username=username))
     shown, left = 0, {}
@@ -330,7 +335,7 @@ def test_demo_world_pages_have_no_english_msgid(client, db, compiled_locale, use
             continue  # not this persona's to see (the permission tests cover which)
         assert response.status_code == 200, url
         shown += 1
-        if english := english_left(response.content.decode()):
+        if english := english_left(without_stored_notifications(response.content.decode())):
             left[url] = english
     assert shown >= 12
     assert left == {}
