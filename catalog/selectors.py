@@ -3,8 +3,8 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import Expression, RawSQL
+from django.db.models import BooleanField, Case, F, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import Expression
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Release, Resource
@@ -76,9 +76,13 @@ def search(queryset: QuerySet[Resource], text: str | None) -> QuerySet[Resource]
         return queryset
     pieces = core_search.pieces(text or "")
     if connection.vendor == "postgresql":
-        match = RawSQL(
-            "to_tsvector('simple', catalog_resource.search_text) @@ to_tsquery('simple', %s)",
-            [core_search.tsquery(text or "")],
+        # Written as a Func, not RawSQL: the column gets the query's alias, so the condition
+        # also works inside the id subquery of core.paging.page_of.
+        match = Func(
+            F("search_text"),
+            Value(core_search.tsquery(text or "")),
+            template="to_tsvector('simple', %(expressions)s)",
+            arg_joiner=") @@ to_tsquery('simple', ",
             output_field=BooleanField(),
         )
         queryset = queryset.filter(match)

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,6 +18,7 @@ from catalog.forms import (
 from catalog.models import Resource
 from core.exceptions import DomainError
 from core.forms import add_service_errors
+from core.paging import CheapCountPaginator
 from core.views import step_response
 from departments.permissions import can_manage_resource, steward_departments
 
@@ -39,7 +39,7 @@ def resource_list(request):
         queryset=selectors.catalog_queryset(request.user).prefetch_related("data_items"),
         request=request,
     )
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CheapCountPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
