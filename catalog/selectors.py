@@ -25,6 +25,18 @@ def resources_visible_to(user: AnyUser) -> QuerySet[Resource]:
     )
 
 
+def resource_ids_involving(departments: frozenset[int]) -> QuerySet[Resource]:
+    """The ids of the resources ``departments`` own or hold the management right of.
+
+    For grant and request lists: a subquery (``resource_id IN (...)``), not a condition across
+    the join to the catalog, which makes every count and page join the whole catalog before it
+    filters (issue #16).
+    """
+    return Resource.objects.filter(
+        Q(owner_department_id__in=departments) | Q(management_right_holder_id__in=departments)
+    ).values("pk")
+
+
 def resource_for_user(user: AnyUser, pk: int) -> Resource:
     """The resource if the user may see it; 404 otherwise."""
     queryset = resources_visible_to(user).select_related(

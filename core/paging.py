@@ -13,6 +13,7 @@ Three pieces, shared by the web lists and the API:
 
 import base64
 import binascii
+import datetime
 import json
 from typing import Any
 
@@ -143,10 +144,13 @@ class KeysetCursor:
             else self.queryset.model._meta.get_field("id" if name == "pk" else name)
         )
         internal = field.get_internal_type()
+        if internal == "DateTimeField":
+            return datetime.datetime
         return int if "Integer" in internal or "AutoField" in internal else str
 
     def encode(self, row: Any, forward: bool) -> str:
         values = [getattr(row, name) for name, _desc in self.fields]
+        values = [v.isoformat() if isinstance(v, datetime.datetime) else v for v in values]
         raw = json.dumps([1 if forward else 0, *values], ensure_ascii=False)
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -159,8 +163,14 @@ class KeysetCursor:
         if not isinstance(data, list) or len(data) != len(self.fields) + 1 or data[0] not in (0, 1):
             raise BadCursor(_("The cursor is not one this list gave out."))
         values = data[1:]
-        for (name, _desc), value in zip(self.fields, values, strict=True):
-            kind = self._kind(name)
+        for index, (name, _desc) in enumerate(self.fields):
+            kind, value = self._kind(name), values[index]
+            if kind is datetime.datetime:
+                try:
+                    values[index] = datetime.datetime.fromisoformat(value)
+                except (TypeError, ValueError) as exc:
+                    raise BadCursor(_("The cursor is not one this list gave out.")) from exc
+                continue
             if type(value) is not kind or (kind is int and not -_BIGINT < value < _BIGINT):
                 raise BadCursor(_("The cursor is not one this list gave out."))
             if kind is str and "\x00" in value:

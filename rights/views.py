@@ -21,6 +21,7 @@ from access_requests.models import Frequency, LegalBasisKind
 from access_requests.selectors import STEP_LABELS
 from core.exceptions import DomainError
 from core.forms import ReasonForm, add_service_errors, error_message
+from core.paging import CheapCountPaginator
 from core.views import step_response
 from departments.permissions import (
     can_attest_end_of_use,
@@ -54,7 +55,7 @@ STEPS: dict[str, tuple[Callable[..., Grant], _StrOrPromise]] = {
 
 
 def grant_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.department_grants(request.user), PAGE_SIZE).get_page(
+    page = CheapCountPaginator(selectors.department_grants(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(request, "rights/grant_list.html", {"page": page})
