@@ -1,5 +1,7 @@
 """Reads for the catalog: permission-filtered querysets with their joins already chosen."""
 
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
@@ -25,7 +27,7 @@ def resources_visible_to(user: AnyUser) -> QuerySet[Resource]:
     )
 
 
-def resource_ids_involving(departments: frozenset[int]) -> QuerySet[Resource]:
+def resource_ids_involving(departments: frozenset[int]) -> QuerySet[Resource, Any]:
     """The ids of the resources ``departments`` own or hold the management right of.
 
     For grant and request lists: a subquery (``resource_id IN (...)``), not a condition across

@@ -4,13 +4,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.exceptions import DomainError
@@ -61,7 +64,12 @@ class LongListPagination(StandardPagination):
     django_paginator_class = CheapCountPaginator
     cursor_query_param = "cursor"
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],  # type: ignore[override]
+        request: Request,
+        view: APIView | None = None,
+    ) -> list[Any] | None:
         self.request = request
         self.cursor_mode = self.cursor_query_param in request.query_params
         if not self.cursor_mode:
@@ -90,19 +98,21 @@ class LongListPagination(StandardPagination):
                 self.previous_token = keyset.encode(fetched[0], forward=False)
         return fetched
 
-    def _cursor_link(self, token):
+    def _cursor_link(self, token: str | None) -> str | None:
         if token is None:
             return None
+        assert self.request is not None  # set by paginate_queryset
         url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
         return replace_query_param(url, self.cursor_query_param, token)
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         if self.cursor_mode:
             count, estimate = self.count, self.count_is_estimate
             links = self._cursor_link(self.next_token), self._cursor_link(self.previous_token)
         else:
+            assert self.page is not None  # set by paginate_queryset
             paginator = self.page.paginator
-            count, estimate = paginator.count, paginator.estimated
+            count, estimate = paginator.count, getattr(paginator, "estimated", False)
             links = self.get_next_link(), self.get_previous_link()
         return Response(
             {
@@ -114,7 +124,7 @@ class LongListPagination(StandardPagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         answer = super().get_paginated_response_schema(schema)
         answer["properties"]["count_is_estimate"] = {
             "type": "boolean",
@@ -124,7 +134,7 @@ class LongListPagination(StandardPagination):
         answer["required"] = [*answer.get("required", ["count", "results"]), "count_is_estimate"]
         return answer
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         return [
             *super().get_schema_operation_parameters(view),
             {

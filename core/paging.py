@@ -80,7 +80,7 @@ class CheapCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        total, self.estimated = cheap_count(self.object_list)
+        total, self.estimated = cheap_count(self.object_list)  # type: ignore[arg-type]
         return total
 
     def validate_number(self, number: Any) -> int:
@@ -104,7 +104,8 @@ class CheapCountPaginator(Paginator):
         top = bottom + self.per_page
         if not self.estimated and top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(page_of(self.object_list, bottom, top), number, self)
+        rows = page_of(self.object_list, bottom, top)  # type: ignore[arg-type]
+        return self._get_page(rows, number, self)
 
     def _get_page(self, *args: Any, **kwargs: Any) -> Page:
         return CheapCountPage(*args, **kwargs)
@@ -164,12 +165,16 @@ class KeysetCursor:
             raise BadCursor(_("The cursor is not one this list gave out."))
         values = data[1:]
         for index, (name, _desc) in enumerate(self.fields):
-            kind, value = self._kind(name), values[index]
+            kind: type[Any] = self._kind(name)
+            value: Any = values[index]
             if kind is datetime.datetime:
                 try:
-                    values[index] = datetime.datetime.fromisoformat(value)
+                    moment = datetime.datetime.fromisoformat(value)
                 except (TypeError, ValueError) as exc:
                     raise BadCursor(_("The cursor is not one this list gave out.")) from exc
+                if moment.tzinfo is None:  # the list gave out aware times only
+                    raise BadCursor(_("The cursor is not one this list gave out."))
+                values[index] = moment
                 continue
             if type(value) is not kind or (kind is int and not -_BIGINT < value < _BIGINT):
                 raise BadCursor(_("The cursor is not one this list gave out."))
