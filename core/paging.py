@@ -55,10 +55,23 @@ def page_of(queryset: QuerySet[Any], start: int, stop: int) -> QuerySet[Any]:
 
     The id subquery keeps the queryset's filters and ordering but none of its joins, so the
     database skips the first ``start`` rows inside the ordering index (an index-only scan when
-    the index covers the filter) instead of joining and fetching every skipped row.
+    the index covers the filter) instead of joining and fetching every skipped row. The
+    queryset's ordering must end on a unique field (``id``), as keyset pages need too.
     """
     ids = queryset.values("pk")[start:stop]
-    return queryset.filter(pk__in=ids)
+    # The outer query looks the ids up by primary key, with the list's joins, annotations,
+    # deferred fields, prefetches and ordering but not its conditions: repeating them lets the
+    # planner scan the whole table again to check rows the subquery has already chosen.
+    rows = queryset.model._default_manager.filter(pk__in=ids)
+    if queryset.query.annotations:
+        rows = rows.annotate(**queryset.query.annotations)
+    rows.query.select_related = queryset.query.select_related
+    rows.query.deferred_loading = queryset.query.deferred_loading
+    rows = rows.prefetch_related(*getattr(queryset, "_prefetch_related_lookups", ()))
+    ordering = queryset.query.order_by or queryset.model._meta.ordering
+    rows = rows.order_by(*ordering)
+    rows.query.standard_ordering = queryset.query.standard_ordering  # reverse() kept
+    return rows
 
 
 class CheapCountPage(Page):
