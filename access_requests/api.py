@@ -20,6 +20,7 @@ from access_requests.serializers import (
     RequestSerializer,
     RequestWriteSerializer,
 )
+from core.api import LongListPagination
 from core.parsers import JSONParser
 from core.serializers import ReasonSerializer, RequiredReasonSerializer
 from core.viewsets import transition_schema
@@ -55,6 +56,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     # The schema generator reads the model (and the type of ``{id}``) here, without a user or a
     # database; the rows every call sees come from ``get_queryset``.
     queryset = Request.objects.none()
+    pagination_class = LongListPagination
     # Items and the legal basis are nested: JSON only (a form cannot carry them faithfully).
     parser_classes = [JSONParser]
 

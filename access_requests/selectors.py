@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 
 from access_requests.models import Request, RequestStep
+from catalog.selectors import resource_ids_involving
 from departments.models import Membership
 from departments.permissions import (
     department_ids,
@@ -41,9 +42,7 @@ def requests_visible_to(user: AnyUser) -> QuerySet[Request]:
     office see them once submitted. Nobody else sees a request at all."""
     mine = department_ids(user)
     visible = Q(requesting_department_id__in=mine)
-    involved = Q(resource__owner_department_id__in=mine) | Q(
-        resource__management_right_holder_id__in=mine
-    )
+    involved = Q(resource_id__in=resource_ids_involving(mine))
     if is_office_member(user):
         involved = Q(pk__isnull=False)
     visible |= involved & ~Q(state=Request.State.DRAFT)
@@ -69,6 +68,10 @@ def review_queue(user: AnyUser) -> QuerySet[Request]:
     stewards = department_ids_with_role(user, Membership.Role.STEWARD)
     reviewers = department_ids_with_role(user, Membership.Role.REVIEWER)
     office = office_ids_of(user)
+
+    # Conditions across the join to the resource: the stage (state index) is the selective side,
+    # and each of its rows finds its resource by primary key. An id subquery of the owner's
+    # resources would read all of them, and an owner may hold a large part of the catalog.
     owner_stage = Q(state=Request.State.OWNER_REVIEW, resource__owner_department_id__in=stewards)
     # Reviewers decide for their department; stewards only where the holder is not the office
     # (the same rule as rights.permissions.can_decide).

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -26,6 +25,7 @@ from access_requests.selectors import AnyUser
 from catalog.selectors import resource_for_user
 from core.exceptions import DomainError
 from core.forms import ReasonForm, add_service_errors, error_message
+from core.paging import CheapCountPaginator
 from departments.models import Department, Membership
 from departments.permissions import (
     can_decide,
@@ -93,7 +93,7 @@ def _available_actions(user: AnyUser, access_request: Request) -> set[str]:
 
 
 def _paginated(request: HttpRequest, queryset: QuerySet[Request], template: str) -> HttpResponse:
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CheapCountPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, template, {"page": page})
 
 

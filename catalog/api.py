@@ -14,6 +14,7 @@ from catalog.serializers import (
     ResourceSerializer,
     RetireSerializer,
 )
+from core.api import LongListPagination
 from core.openapi import error, paginated
 from core.parsers import FormParser, JSONParser, MultiPartParser
 from departments.permissions import can_manage_resource
@@ -23,6 +24,7 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """The catalog. Everyone signed in reads published entries; the owner's stewards write."""
 
     serializer_class = ResourceSerializer
+    pagination_class = LongListPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = ResourceFilter
     parser_classes = [JSONParser, MultiPartParser, FormParser]

@@ -101,6 +101,13 @@ class Resource(models.Model):
         ordering = ["title", "id"]
         indexes = [
             models.Index(fields=["status", "title", "id"], name="resource_status_title"),
+            # The catalog's order for a steward, whose list is "published or my drafts": walked
+            # in order with the filter read from the index (PostgreSQL: an index-only scan).
+            models.Index(
+                fields=["title", "id"],
+                name="resource_title",
+                include=["status", "owner_department"],
+            ),
             models.Index(fields=["owner_department", "status"], name="resource_owner_status"),
         ]
         permissions = [

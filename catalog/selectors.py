@@ -1,10 +1,12 @@
 """Reads for the catalog: permission-filtered querysets with their joins already chosen."""
 
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import Expression, RawSQL
+from django.db.models import BooleanField, Case, F, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import Expression
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -24,6 +26,18 @@ def resources_visible_to(user: AnyUser) -> QuerySet[Resource]:
         Q(status__in=[Resource.Status.PUBLISHED, Resource.Status.RETIRED])
         | Q(owner_department_id__in=own)
     )
+
+
+def resource_ids_involving(departments: frozenset[int]) -> QuerySet[Resource, Any]:
+    """The ids of the resources ``departments`` own or hold the management right of.
+
+    For grant and request lists: a subquery (``resource_id IN (...)``), not a condition across
+    the join to the catalog, which makes every count and page join the whole catalog before it
+    filters (issue #16).
+    """
+    return Resource.objects.filter(
+        Q(owner_department_id__in=departments) | Q(management_right_holder_id__in=departments)
+    ).values("pk")
 
 
 def resource_for_user(user: AnyUser, pk: int) -> Resource:
@@ -77,9 +91,13 @@ def search(queryset: QuerySet[Resource], text: str | None) -> QuerySet[Resource]
         return queryset
     pieces = core_search.pieces(text or "")
     if connection.vendor == "postgresql":
-        match = RawSQL(
-            "to_tsvector('simple', catalog_resource.search_text) @@ to_tsquery('simple', %s)",
-            [core_search.tsquery(text or "")],
+        # Written as a Func, not RawSQL: the column gets the query's alias, so the condition
+        # also works inside the id subquery of core.paging.page_of.
+        match = Func(
+            F("search_text"),
+            Value(core_search.tsquery(text or "")),
+            template="to_tsvector('simple', %(expressions)s)",
+            arg_joiner=") @@ to_tsquery('simple', ",
             output_field=BooleanField(),
         )
         queryset = queryset.filter(match)

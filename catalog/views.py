@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.formats import number_format
@@ -23,6 +22,7 @@ from catalog.forms import (
 from catalog.models import Resource
 from core.exceptions import DomainError
 from core.forms import add_service_errors
+from core.paging import CheapCountPaginator
 from core.views import step_response
 from departments.permissions import can_manage_resource, steward_departments
 
@@ -43,7 +43,7 @@ def resource_list(request):
         queryset=selectors.catalog_queryset(request.user).prefetch_related("data_items"),
         request=request,
     )
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CheapCountPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from access_requests import services as request_services
 from access_requests.api import request_response
 from access_requests.serializers import RequestDetailSerializer
+from core.api import LongListPagination
 from core.serializers import RequiredReasonSerializer
 from rights import attestations, selectors, services
 from rights.models import Attestation, Grant
@@ -37,6 +38,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     # The schema generator reads the model (and the type of ``{id}``) here, without a user or a
     # database; the rows every call sees come from ``get_queryset``.
     queryset = Grant.objects.none()
+    pagination_class = LongListPagination
 
     def get_queryset(self) -> QuerySet[Grant]:
         return selectors.grants_visible_to(self.request.user).select_related("approved_by")

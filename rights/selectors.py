@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from catalog.selectors import resource_ids_involving
 from core.hooks import run_hooks
 from departments.models import Membership
 from departments.permissions import department_ids, department_ids_with_role, is_office_member
@@ -30,9 +31,7 @@ def grants_visible_to(user: AnyUser) -> QuerySet[Grant]:
         return Grant.objects.select_related(*_JOINS)
     mine = department_ids(user)
     return Grant.objects.filter(
-        Q(grantee_department_id__in=mine)
-        | Q(resource__owner_department_id__in=mine)
-        | Q(resource__management_right_holder_id__in=mine)
+        Q(grantee_department_id__in=mine) | Q(resource_id__in=resource_ids_involving(mine))
     ).select_related(*_JOINS)
 
 
@@ -69,8 +68,7 @@ def attestations_visible_to(user: AnyUser) -> QuerySet[Attestation]:
     mine = department_ids(user)
     return Attestation.objects.filter(
         Q(grant__grantee_department_id__in=mine)
-        | Q(grant__resource__owner_department_id__in=mine)
-        | Q(grant__resource__management_right_holder_id__in=mine)
+        | Q(grant__resource_id__in=resource_ids_involving(mine))
     ).select_related(*_ATTESTATION_JOINS)
 
 

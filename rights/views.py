@@ -22,6 +22,7 @@ from access_requests.selectors import STEP_LABELS
 from catalog.models import Method
 from core.exceptions import DomainError
 from core.forms import ReasonForm, add_service_errors, error_message
+from core.paging import CheapCountPaginator
 from core.views import step_response
 from departments.permissions import (
     can_attest_end_of_use,
@@ -56,7 +57,7 @@ STEPS: dict[str, tuple[Callable[..., Grant], _StrOrPromise]] = {
 
 
 def grant_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.department_grants(request.user), PAGE_SIZE).get_page(
+    page = CheapCountPaginator(selectors.department_grants(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(request, "rights/grant_list.html", {"page": page})
