@@ -112,8 +112,9 @@ def test_a_release_upload_shows_the_upload_then_the_accepted_release(
 
     page.route(re.compile(r"/status/$"), hold)
     send(page, csv)
+    # The eager job runs inside the upload's request: on a busy machine the answer can take a while.
     expect(page.locator("[data-progress-text]")).to_have_text(
-        "The file is sent; waiting for the check to start."
+        "The file is sent; waiting for the check to start.", timeout=60_000
     )
     assert page.url == form_url
     sent, total = bar(page, "upload-bar")
