@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import QuerySet
+from django.db.models.query import EmptyQuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -244,9 +245,16 @@ WAITING_FOR_ME: tuple[tuple[Callable[[Any], QuerySet[Any]], Callable[[Any], Task
 
 
 def task_count(user: Any) -> int:
-    """How many tasks wait for the user (the length of ``tasks_for(user)``): one COUNT per kind
-    the user's roles can hold; a kind they cannot hold is an empty queryset and costs nothing."""
-    return sum(selector(user).count() for selector, _word in WAITING_FOR_ME)
+    """How many tasks wait for the user (the length of ``tasks_for(user)``), in one query on
+    every page that shows the navigation: the kinds' primary keys as one UNION ALL, counted. A
+    kind the user's roles cannot hold is an empty queryset, which the union leaves out."""
+    kinds = [selector(user).order_by().values_list("pk") for selector, _word in WAITING_FOR_ME]
+    live = [kind for kind in kinds if not isinstance(kind, EmptyQuerySet)]
+    if not live:
+        return 0
+    if len(live) == 1:
+        return live[0].count()
+    return live[0].union(*live[1:], all=True).count()
 
 
 # --- what I wait on ------------------------------------------------------------------------
