@@ -209,25 +209,51 @@ def test_checks_before_the_file_is_read_refuse_it_and_store_nothing(released, st
 
 def test_the_progress_writer_writes_the_counts_when_they_move(queued):
     job, _callbacks = queued(GOOD_CSV)
-    ReleaseUpload.objects.filter(pk=job.pk).update(state="running")
+    ReleaseUpload.objects.filter(pk=job.pk).update(state="running", attempts=1)
     report = Report(max_errors=100)
     report.row_count = 1234
     report.add(7, "fee", "bad")
-    writer = release_uploads._ProgressWriter(job.pk, report)
-    writer.write()
+    writer = release_uploads._ProgressWriter(job.pk, 1, report)
+    start = writer._written_at
+    assert writer.write(now=start) is True
     job.refresh_from_db()
     assert (job.rows_checked, job.problems_so_far) == (1234, 1)
     written_at = job.progress_at
-    writer.write()  # nothing moved: no update
+    assert writer.write(now=start + 4.9) is False  # nothing moved, a beat not yet due: no update
     job.refresh_from_db()
     assert job.progress_at == written_at
+
+
+def test_the_progress_writer_beats_every_five_seconds_when_nothing_moves(queued):
+    job, _callbacks = queued(GOOD_CSV)
+    ReleaseUpload.objects.filter(pk=job.pk).update(state="running", attempts=1, progress_at=None)
+    writer = release_uploads._ProgressWriter(job.pk, 1, Report(max_errors=100))
+    start = writer._written_at
+    assert writer.write(now=start + release_uploads.HEARTBEAT_SECONDS) is True
+    job.refresh_from_db()
+    assert (job.rows_checked, job.problems_so_far) == (0, 0)
+    assert job.progress_at is not None
+    beat = job.progress_at
+    assert writer.write(now=start + release_uploads.HEARTBEAT_SECONDS + 1) is False
+    job.refresh_from_db()
+    assert job.progress_at == beat
+
+
+def test_the_progress_writer_of_a_taken_over_attempt_writes_nothing(queued):
+    job, _callbacks = queued(GOOD_CSV)
+    ReleaseUpload.objects.filter(pk=job.pk).update(state="running", attempts=2)
+    report = Report(max_errors=100)
+    report.row_count = 500
+    release_uploads._ProgressWriter(job.pk, 1, report).write()
+    job.refresh_from_db()
+    assert (job.rows_checked, job.progress_at) == (0, None)
 
 
 def test_the_progress_writer_leaves_an_ended_job_alone(queued):
     job, _callbacks = queued(GOOD_CSV)
     report = Report(max_errors=100)
     report.row_count = 99
-    release_uploads._ProgressWriter(job.pk, report).write()  # still queued
+    release_uploads._ProgressWriter(job.pk, 1, report).write()  # still queued
     job.refresh_from_db()
     assert (job.rows_checked, job.progress_at) == (0, None)
 
