@@ -539,3 +539,177 @@ def test_grant_page_says_queued_done_and_failed_in_words(client, periodic_grant,
     Delivery.objects.filter(pk=delivery.pk).update(status="failed", error="the grant is revoked")
     page = grant_page(client, requester, periodic_grant)
     assert 'Failed<br><span class="error">the grant is revoked</span>' in page
+
+
+# --- the sweep: lost messages, killed workers ---------------------------------------------------
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The tasks the sweep sends, kept from the broker."""
+    sent = []
+    monkeypatch.setattr(tasks.release_upload_run, "delay", sent.append)
+    return sent
+
+
+def long_ago():
+    return timezone.now() - datetime.timedelta(hours=2)
+
+
+def job_row(job):
+    return ReleaseUpload.objects.filter(pk=job.pk).values().get()
+
+
+def killed(job):
+    """The job claimed by a worker that was then killed: no beat since long ago. Its attempt."""
+    claimed, attempt = release_uploads._claim(job.pk)
+    ReleaseUpload.objects.filter(pk=job.pk).update(progress_at=long_ago(), started_at=long_ago())
+    return attempt
+
+
+def test_the_stale_bound_is_the_setting_on_postgresql_and_an_hour_on_sqlite(settings):
+    settings.RELEASE_UPLOAD_STALE_SECONDS = 45
+    expected = 45 if connection.vendor == "postgresql" else 3600
+    assert release_uploads.stale_seconds() == expected
+
+
+def test_a_running_job_whose_worker_ended_is_run_again_from_its_file_and_succeeds_once(
+    queued, released, sent
+):
+    job, _callbacks = queued(GOOD_CSV)
+    assert killed(job) == 1
+    entries = LedgerEntry.objects.count()
+    assert release_uploads.release_uploads_sweep() == 1
+    row = job_row(job)
+    assert (row["state"], row["attempts"], row["progress_at"], row["error"]) == (
+        "queued",
+        1,
+        None,
+        "",
+    )
+    assert sent == [job.pk]
+    assert default_storage.open(row["file"]).read() == GOOD_CSV.encode()  # still there
+    job = release_uploads.release_upload_run(job.pk)
+    assert (job.state, job.attempts, job.release.sequence, job.rows_checked) == (
+        "succeeded",
+        2,
+        2,
+        3,
+    )
+    assert list(released.releases.values_list("sequence", flat=True)) == [2, 1]
+    assert LedgerEntry.objects.count() == entries + 1
+    assert LedgerEntry.objects.order_by("-index").first().entry_type == "release.accepted"
+    assert upload_folders() == []
+
+
+def test_a_running_job_with_a_fresh_heartbeat_is_left_alone(queued, released, sent):
+    job, _callbacks = queued(GOOD_CSV)
+    release_uploads._claim(job.pk)
+    ReleaseUpload.objects.filter(pk=job.pk).update(
+        started_at=long_ago(), progress_at=timezone.now() - datetime.timedelta(seconds=5)
+    )
+    before = job_row(job), state_of(released)
+    assert release_uploads.release_uploads_sweep() == 0
+    assert (job_row(job), state_of(released)) == before
+    assert sent == []
+
+
+def test_a_queued_job_not_picked_up_is_sent_again_once(queued, released, sent, settings):
+    settings.RELEASE_UPLOAD_STALE_SECONDS = 30
+    job, callbacks = queued(GOOD_CSV)
+    callbacks[0]()
+    sent_at = job_row(job)["enqueued_at"]
+    assert sent == [job.pk]
+    # Not yet past the bound: nothing.
+    assert release_uploads.release_uploads_sweep(now=sent_at + datetime.timedelta(seconds=29)) == 0
+    assert (sent, job_row(job)["enqueued_at"]) == ([job.pk], sent_at)
+    later = sent_at + datetime.timedelta(seconds=31)
+    assert release_uploads.release_uploads_sweep(now=later) == 1
+    assert sent == [job.pk, job.pk]
+    row = job_row(job)
+    assert (row["state"], row["attempts"], row["enqueued_at"]) == ("queued", 0, later)
+    assert release_uploads.release_uploads_sweep(now=later) == 0  # sent just now
+    assert sent == [job.pk, job.pk]
+    # Both messages arrive: the job is checked and loaded once.
+    assert release_uploads.release_upload_run(job.pk).state == "succeeded"
+    after = job_row(job), state_of(released)
+    assert release_uploads.release_upload_run(job.pk).state == "succeeded"
+    assert (job_row(job), state_of(released)) == after
+    assert released.releases.count() == 2
+
+
+def test_a_queued_job_never_sent_is_sent_once_it_is_past_the_bound(queued, sent, settings):
+    settings.RELEASE_UPLOAD_STALE_SECONDS = 30
+    job, _callbacks = queued(GOOD_CSV)  # the process ended before its on-commit send
+    created = job_row(job)["created_at"]
+    assert release_uploads.release_uploads_sweep(now=created + datetime.timedelta(seconds=29)) == 0
+    assert release_uploads.release_uploads_sweep(now=created + datetime.timedelta(seconds=31)) == 1
+    assert sent == [job.pk]
+
+
+def test_a_duplicate_task_for_a_running_job_changes_nothing(queued, released):
+    job, _callbacks = queued(GOOD_CSV)
+    release_uploads._claim(job.pk)
+    before = job_row(job), state_of(released)
+    again = release_uploads.release_upload_run(job.pk)
+    assert (again.state, again.attempts) == ("running", 1)
+    assert (job_row(job), state_of(released)) == before
+
+
+def test_after_the_last_attempt_the_job_fails_with_the_message_and_its_file_is_gone(
+    queued, released, sent
+):
+    job, _callbacks = queued(GOOD_CSV)
+    before = release_state(released), LedgerEntry.objects.count()
+    for attempt in range(1, release_uploads.MAX_ATTEMPTS):
+        assert killed(job) == attempt
+        assert release_uploads.release_uploads_sweep() == 1
+        assert job_row(job)["state"] == "queued"
+    assert killed(job) == 3
+    assert release_uploads.release_uploads_sweep() == 1
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.file.name, job.release) == ("failed", 3, "", None)
+    assert job.error == "The check stopped (the worker ended); upload the file again."
+    assert job.finished_at is not None
+    assert sent == [job.pk, job.pk]  # the two attempts after the first; none after the last
+    assert upload_folders() == []
+    assert (release_state(released), LedgerEntry.objects.count()) == before
+    # Nothing is left to do: later sweeps and a late duplicate task change nothing.
+    ended = job_row(job)
+    assert release_uploads.release_uploads_sweep() == 0
+    assert release_uploads.release_upload_run(job.pk).state == "failed"
+    assert (job_row(job), sent) == (ended, [job.pk, job.pk])
+
+
+def test_a_worker_taken_over_cannot_finish_the_job_too(queued, released, sent):
+    """The old worker was slow, not dead: its load ends after the sweep took the job over, and
+    again after the new attempt claimed it. Both times it is rolled back; the taker's stands."""
+    job, _callbacks = queued(GOOD_CSV)
+    old, attempt = release_uploads._claim(job.pk)
+    ReleaseUpload.objects.filter(pk=job.pk).update(progress_at=long_ago())
+    assert release_uploads.release_uploads_sweep() == 1
+    before = state_of(released)
+    with pytest.raises(release_uploads.Superseded):
+        release_uploads._check_and_load(old, attempt)  # the job is queued again
+    assert state_of(released) == before  # no release, no ledger entry, the file still there
+    assert job_row(job)["state"] == "queued"
+    new, new_attempt = release_uploads._claim(job.pk)
+    assert new_attempt == 2
+    with pytest.raises(release_uploads.Superseded):
+        release_uploads._check_and_load(old, attempt)  # another attempt is the current one
+    assert state_of(released) == before
+    row = job_row(job)
+    assert (row["state"], row["attempts"], row["release_id"]) == ("running", 2, None)
+    entries = LedgerEntry.objects.count()
+    done = release_uploads._check_and_load(new, new_attempt)
+    assert (done.state, done.release.sequence) == ("succeeded", 2)
+    assert released.releases.count() == 2
+    assert LedgerEntry.objects.count() == entries + 1
+    assert upload_folders() == []
+
+
+def test_the_sweep_task_runs_the_sweep(queued, sent):
+    job, _callbacks = queued(GOOD_CSV)
+    killed(job)
+    assert tasks.sweep_release_uploads() == 1
+    assert sent == [job.pk]
