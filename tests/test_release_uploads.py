@@ -713,3 +713,42 @@ def test_the_sweep_task_runs_the_sweep(queued, sent):
     killed(job)
     assert tasks.sweep_release_uploads() == 1
     assert sent == [job.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_ingest_still_beats_and_the_sweep_leaves_it_alone(
+    released, steward, gated, monkeypatch
+):
+    """PostgreSQL: with the counts stuck (the file's reading waits at a gate), the progress
+    thread still writes ``progress_at``; the sweep sees a live job and does nothing."""
+    sent = []  # the job commits for real here: keep its task from the broker, run it below
+    monkeypatch.setattr(tasks.release_upload_run, "delay", sent.append)
+    monkeypatch.setattr(release_uploads, "HEARTBEAT_SECONDS", 0.2)
+    text = generated_csv(5_000)
+    gated["gate"] = gate_after(text, 3_000)
+    job = release_uploads.release_upload_start(
+        actor=steward, resource=released, upload=csv_upload(text)
+    )
+    worker = threading.Thread(target=run_and_close, args=(job.pk,))
+    worker.start()
+    try:
+        gated["ready"].wait(timeout=30)
+        gated["file"].reached.wait(timeout=30)
+        first = wait_for(
+            lambda: ReleaseUpload.objects.filter(pk=job.pk, rows_checked=3_000).first()
+        )
+        beat = wait_for(
+            lambda: ReleaseUpload.objects.filter(
+                pk=job.pk, progress_at__gt=first.progress_at
+            ).first()
+        )
+        assert (beat.state, beat.attempts, beat.rows_checked) == ("running", 1, 3_000)
+        assert release_uploads.release_uploads_sweep() == 0
+        assert sent == [job.pk]
+    finally:
+        gated["file"].opened.set()
+        worker.join(timeout=60)
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.release.row_count) == ("succeeded", 1, 5_000)
+    assert released.releases.count() == 2
