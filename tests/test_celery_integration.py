@@ -497,7 +497,7 @@ def test_a_delivery_enqueued_while_the_broker_is_down_is_sent_by_the_sweeper(
 
 # --- release uploads: a worker killed mid-ingest ------------------------------------------------
 
-BIG_UPLOAD_ROWS = 300_000  # a check and load of some seconds: long enough to kill it mid-way
+BIG_UPLOAD_ROWS = BIG_RELEASE_ROWS  # a load of 2-3 s here: long enough to kill it mid-way
 
 
 @pytest.mark.postgres
