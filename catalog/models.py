@@ -237,9 +237,10 @@ def upload_job_file_to(job: "ReleaseUpload", filename: str) -> str:
 class ReleaseUpload(models.Model):
     """A release file waiting for, or going through, the check and load in a worker.
 
-    The worker updates ``rows_checked`` and ``problems_so_far`` while it reads (see
-    ``catalog.release_uploads``); the page and its JSON status read them. When the job ends it
-    holds the release it became, or the refusal report (or the error), and the file is gone.
+    The worker updates ``rows_checked`` and ``problems_so_far`` while it reads, and ``progress_at``
+    as its heartbeat (see ``catalog.release_uploads``); the page and its JSON status read them.
+    When the job ends it holds the release it became, or the refusal report (or the error), and
+    the file is gone.
     """
 
     class State(models.TextChoices):
@@ -271,6 +272,11 @@ class ReleaseUpload(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     progress_at = models.DateTimeField(_("progress updated"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Claims so far (the sweep sends a job whose worker stopped again, up to a bound); a worker
+    # finishes a job only while the attempt it claimed is still the job's current one.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the task was last sent: the sweep sends a queued job again once this is stale.
+    enqueued_at = models.DateTimeField(_("sent to a worker"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

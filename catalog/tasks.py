@@ -8,3 +8,8 @@ from catalog import release_uploads
 @shared_task(acks_late=False)
 def release_upload_run(job_id: int) -> str:
     return release_uploads.release_upload_run(job_id).state
+
+
+@shared_task
+def sweep_release_uploads() -> int:
+    return release_uploads.release_uploads_sweep()

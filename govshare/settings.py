@@ -189,6 +189,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Releases (catalog/releases.py)
 RELEASE_MAX_BYTES = env_int("RELEASE_MAX_BYTES", 256 * 1024 * 1024, minimum=1)
 RELEASE_MAX_ERRORS = env_int("RELEASE_MAX_ERRORS", 100, minimum=1)
+# Web uploads checked in a worker (catalog/release_uploads.py): on PostgreSQL a running job beats
+# every 5 s (progress_at); the sweep (the periodic task release-uploads-sweep, every 15 s as
+# seeded) sends again a running job without a beat, or a queued one not picked up, this long
+# after it was sent: 30 + 15 s, within the minute of the deliveries. At least three beats.
+RELEASE_UPLOAD_STALE_SECONDS = env_int("RELEASE_UPLOAD_STALE_SECONDS", 30, minimum=15)
 
 # Email
 _EMAIL_BACKENDS = {

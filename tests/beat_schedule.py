@@ -2,7 +2,7 @@
 
 A transactional test empties every table when it ends, the rows migrations wrote included; a
 test that needs the jobs (a real beat, a scheduler) writes them again with the migration's own
-function, so the tests use the one seed list there is.
+functions, so the tests use the one seed list there is.
 """
 
 import importlib
@@ -11,9 +11,14 @@ from types import SimpleNamespace
 from django.apps import apps
 from django.db import connection
 
-_migration = importlib.import_module("govshare.migrations.0001_beat_schedule")
+# Every migration that seeds jobs, in order.
+_migrations = [
+    importlib.import_module(f"govshare.migrations.{name}")
+    for name in ("0001_beat_schedule", "0002_release_uploads_sweep")
+]
 
 
 def beat_schedule_seed():
     """The seeded jobs, where they are missing (existing ones are kept as they are)."""
-    _migration.seed_schedule(apps, SimpleNamespace(connection=connection))
+    for migration in _migrations:
+        migration.seed_schedule(apps, SimpleNamespace(connection=connection))

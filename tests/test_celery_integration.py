@@ -9,6 +9,8 @@ killed in the middle of a build and a new worker started (delivered exactly once
 no file of the dead attempt left); killed and the grant revoked meanwhile (failed, no file of the
 delivery left); a broker that lost its queue with three deliveries in it (all delivered within
 60 s); and a broker that is down at enqueue time (the delivery waits, the sweeper sends it).
+Release uploads: a worker killed in the middle of a web upload's check and load, and a new
+worker started (the job is checked again from its stored file and accepted once, within 60 s).
 """
 
 import csv
@@ -35,7 +37,9 @@ from django.conf import settings
 from django.db import connection
 
 from access_requests import services as rs
+from catalog import release_uploads
 from catalog import services as catalog_services
+from catalog.models import ReleaseUpload
 from govshare.celery import app as celery_app
 from ledger.models import LedgerEntry
 from rights import services as grant_services
@@ -489,3 +493,55 @@ def test_a_delivery_enqueued_while_the_broker_is_down_is_sent_by_the_sweeper(
     assert_delivered(delivery, rows=3)
     assert delivery.attempts == 1
     assert LedgerEntry.objects.filter(entry_type="delivery.succeeded").count() == 1
+
+
+# --- release uploads: a worker killed mid-ingest ------------------------------------------------
+
+BIG_UPLOAD_ROWS = BIG_RELEASE_ROWS  # a load of 2-3 s here: long enough to kill it mid-way
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_ingest_is_recovered_within_a_minute_of_a_new_worker(
+    released, steward, workers, redis_url
+):
+    accepted_before = LedgerEntry.objects.filter(entry_type="release.accepted").count()
+    first = workers.start()
+    job = release_uploads.release_upload_start(
+        actor=steward, resource=released, upload=csv_upload(big_csv(BIG_UPLOAD_ROWS))
+    )  # sent to the worker once committed
+
+    def ingesting():
+        row = ReleaseUpload.objects.values("state", "rows_checked").get(pk=job.pk)
+        assert row["state"] != ReleaseUpload.State.SUCCEEDED, "loaded before the kill: add rows"
+        return row["state"] == ReleaseUpload.State.RUNNING and row["rows_checked"] > 0
+
+    wait_for(ingesting, workers, "the ingest to be reading the file")
+    workers.kill(first)
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (ReleaseUpload.State.RUNNING, 1)
+    assert released.releases.count() == 1  # the killed load's transaction rolled back
+    stored = Path(settings.MEDIA_ROOT) / job.file.name
+    assert stored.is_file()
+
+    started = time.monotonic()
+    workers.start()
+    workers.start_beat()
+
+    def accepted():
+        job.refresh_from_db()
+        assert job.state != ReleaseUpload.State.FAILED, job.error or job.report
+        return job.state == ReleaseUpload.State.SUCCEEDED
+
+    wait_for(accepted, workers, f"release upload {job.pk} to succeed", timeout=RECOVERY_SECONDS)
+    assert time.monotonic() - started < RECOVERY_SECONDS
+    assert (job.attempts, job.rows_checked, job.release.row_count) == (
+        2,
+        BIG_UPLOAD_ROWS,
+        BIG_UPLOAD_ROWS,
+    )
+    assert list(released.releases.values_list("sequence", flat=True)) == [2, 1]
+    # One entry for the upload: the killed attempt's was rolled back with its load.
+    assert LedgerEntry.objects.filter(entry_type="release.accepted").count() == accepted_before + 1
+    assert not stored.parent.exists()  # the stored file and its folder are gone

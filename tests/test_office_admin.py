@@ -3,15 +3,19 @@ the holiday calendar it edits, what the auditors only read, read-only records wi
 buttons, and admin actions that say what they did."""
 
 import datetime
+import importlib
 import os
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -96,6 +100,7 @@ def test_the_migration_seeds_every_job_with_its_old_schedule(db):
         "requests-mark-overdue": ("access_requests.tasks.mark_overdue_requests", 1, "hours"),
         "deliveries-dispatch": ("sharing.tasks.dispatch_deliveries", 1, "minutes"),
         "deliveries-sweep": ("sharing.tasks.sweep_deliveries", 15, "seconds"),
+        "release-uploads-sweep": ("catalog.tasks.sweep_release_uploads", 15, "seconds"),
         "deliveries-remove-orphan-files": (
             "sharing.tasks.remove_orphan_delivery_files",
             10,
@@ -159,7 +164,7 @@ def test_seeding_again_keeps_what_the_office_changed(db):
     sweep.save()
     beat_schedule_seed()
     assert _job("deliveries-sweep").interval.every == 1
-    assert PeriodicTask.objects.count() == 16
+    assert PeriodicTask.objects.count() == 17
 
 
 @pytest.mark.django_db(transaction=True)
@@ -262,7 +267,7 @@ def test_nobody_adds_or_deletes_a_job_in_admin(client, office):
     assert client.get(f"{JOBS}add/").status_code == 403
     sweep = _job("deliveries-sweep")
     assert client.post(f"{JOBS}{sweep.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert PeriodicTask.objects.count() == 16
+    assert PeriodicTask.objects.count() == 17
 
 
 def test_auditor_views_the_jobs_but_cannot_change_them(client, auditor):
@@ -469,3 +474,25 @@ def test_an_action_reports_what_it_did_and_what_it_refused(
     submitted.refresh_from_db()
     draft.refresh_from_db()
     assert (submitted.state, draft.state) == ("rejected", "draft")
+
+
+def test_the_release_uploads_sweep_job_is_seeded_once_and_its_reverse_removes_only_it(db):
+    migration = importlib.import_module("govshare.migrations.0002_release_uploads_sweep")
+    editor = SimpleNamespace(connection=connection)
+    job = _job("release-uploads-sweep")
+    job.enabled = False
+    job.save()
+    migration.seed_schedule(django_apps, editor)  # the name exists: left as the office has it
+    assert (_job("release-uploads-sweep").enabled, PeriodicTask.objects.count()) == (False, 17)
+    migration.unseed_schedule(django_apps, editor)
+    assert not PeriodicTask.objects.filter(name="release-uploads-sweep").exists()
+    assert PeriodicTask.objects.count() == 16
+    assert _job("deliveries-sweep").interval.every == 15  # its interval is still in use
+    migration.seed_schedule(django_apps, editor)
+    again = _job("release-uploads-sweep")
+    assert (again.task, again.interval.every, again.interval.period, again.enabled) == (
+        "catalog.tasks.sweep_release_uploads",
+        15,
+        "seconds",
+        True,
+    )

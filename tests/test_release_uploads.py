@@ -209,25 +209,51 @@ def test_checks_before_the_file_is_read_refuse_it_and_store_nothing(released, st
 
 def test_the_progress_writer_writes_the_counts_when_they_move(queued):
     job, _callbacks = queued(GOOD_CSV)
-    ReleaseUpload.objects.filter(pk=job.pk).update(state="running")
+    ReleaseUpload.objects.filter(pk=job.pk).update(state="running", attempts=1)
     report = Report(max_errors=100)
     report.row_count = 1234
     report.add(7, "fee", "bad")
-    writer = release_uploads._ProgressWriter(job.pk, report)
-    writer.write()
+    writer = release_uploads._ProgressWriter(job.pk, 1, report)
+    start = writer._written_at
+    assert writer.write(now=start) is True
     job.refresh_from_db()
     assert (job.rows_checked, job.problems_so_far) == (1234, 1)
     written_at = job.progress_at
-    writer.write()  # nothing moved: no update
+    assert writer.write(now=start + 4.9) is False  # nothing moved, a beat not yet due: no update
     job.refresh_from_db()
     assert job.progress_at == written_at
+
+
+def test_the_progress_writer_beats_every_five_seconds_when_nothing_moves(queued):
+    job, _callbacks = queued(GOOD_CSV)
+    ReleaseUpload.objects.filter(pk=job.pk).update(state="running", attempts=1, progress_at=None)
+    writer = release_uploads._ProgressWriter(job.pk, 1, Report(max_errors=100))
+    start = writer._written_at
+    assert writer.write(now=start + release_uploads.HEARTBEAT_SECONDS) is True
+    job.refresh_from_db()
+    assert (job.rows_checked, job.problems_so_far) == (0, 0)
+    assert job.progress_at is not None
+    beat = job.progress_at
+    assert writer.write(now=start + release_uploads.HEARTBEAT_SECONDS + 1) is False
+    job.refresh_from_db()
+    assert job.progress_at == beat
+
+
+def test_the_progress_writer_of_a_taken_over_attempt_writes_nothing(queued):
+    job, _callbacks = queued(GOOD_CSV)
+    ReleaseUpload.objects.filter(pk=job.pk).update(state="running", attempts=2)
+    report = Report(max_errors=100)
+    report.row_count = 500
+    release_uploads._ProgressWriter(job.pk, 1, report).write()
+    job.refresh_from_db()
+    assert (job.rows_checked, job.progress_at) == (0, None)
 
 
 def test_the_progress_writer_leaves_an_ended_job_alone(queued):
     job, _callbacks = queued(GOOD_CSV)
     report = Report(max_errors=100)
     report.row_count = 99
-    release_uploads._ProgressWriter(job.pk, report).write()  # still queued
+    release_uploads._ProgressWriter(job.pk, 1, report).write()  # still queued
     job.refresh_from_db()
     assert (job.rows_checked, job.progress_at) == (0, None)
 
@@ -513,3 +539,216 @@ def test_grant_page_says_queued_done_and_failed_in_words(client, periodic_grant,
     Delivery.objects.filter(pk=delivery.pk).update(status="failed", error="the grant is revoked")
     page = grant_page(client, requester, periodic_grant)
     assert 'Failed<br><span class="error">the grant is revoked</span>' in page
+
+
+# --- the sweep: lost messages, killed workers ---------------------------------------------------
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The tasks the sweep sends, kept from the broker."""
+    sent = []
+    monkeypatch.setattr(tasks.release_upload_run, "delay", sent.append)
+    return sent
+
+
+def long_ago():
+    return timezone.now() - datetime.timedelta(hours=2)
+
+
+def job_row(job):
+    return ReleaseUpload.objects.filter(pk=job.pk).values().get()
+
+
+def killed(job):
+    """The job claimed by a worker that was then killed: no beat since long ago. Its attempt."""
+    claimed, attempt = release_uploads._claim(job.pk)
+    ReleaseUpload.objects.filter(pk=job.pk).update(progress_at=long_ago(), started_at=long_ago())
+    return attempt
+
+
+def test_the_stale_bound_is_the_setting_on_postgresql_and_an_hour_on_sqlite(settings):
+    settings.RELEASE_UPLOAD_STALE_SECONDS = 45
+    expected = 45 if connection.vendor == "postgresql" else 3600
+    assert release_uploads.stale_seconds() == expected
+
+
+def test_a_running_job_whose_worker_ended_is_run_again_from_its_file_and_succeeds_once(
+    queued, released, sent
+):
+    job, _callbacks = queued(GOOD_CSV)
+    assert killed(job) == 1
+    entries = LedgerEntry.objects.count()
+    assert release_uploads.release_uploads_sweep() == 1
+    row = job_row(job)
+    assert (row["state"], row["attempts"], row["progress_at"], row["error"]) == (
+        "queued",
+        1,
+        None,
+        "",
+    )
+    assert sent == [job.pk]
+    assert default_storage.open(row["file"]).read() == GOOD_CSV.encode()  # still there
+    job = release_uploads.release_upload_run(job.pk)
+    assert (job.state, job.attempts, job.release.sequence, job.rows_checked) == (
+        "succeeded",
+        2,
+        2,
+        3,
+    )
+    assert list(released.releases.values_list("sequence", flat=True)) == [2, 1]
+    assert LedgerEntry.objects.count() == entries + 1
+    assert LedgerEntry.objects.order_by("-index").first().entry_type == "release.accepted"
+    assert upload_folders() == []
+
+
+def test_a_running_job_with_a_fresh_heartbeat_is_left_alone(queued, released, sent):
+    job, _callbacks = queued(GOOD_CSV)
+    release_uploads._claim(job.pk)
+    ReleaseUpload.objects.filter(pk=job.pk).update(
+        started_at=long_ago(), progress_at=timezone.now() - datetime.timedelta(seconds=5)
+    )
+    before = job_row(job), state_of(released)
+    assert release_uploads.release_uploads_sweep() == 0
+    assert (job_row(job), state_of(released)) == before
+    assert sent == []
+
+
+def test_a_queued_job_not_picked_up_is_sent_again_once(queued, released, sent, settings):
+    settings.RELEASE_UPLOAD_STALE_SECONDS = 30
+    job, callbacks = queued(GOOD_CSV)
+    callbacks[0]()
+    sent_at = job_row(job)["enqueued_at"]
+    assert sent == [job.pk]
+    # Not yet past the bound: nothing.
+    assert release_uploads.release_uploads_sweep(now=sent_at + datetime.timedelta(seconds=29)) == 0
+    assert (sent, job_row(job)["enqueued_at"]) == ([job.pk], sent_at)
+    later = sent_at + datetime.timedelta(seconds=31)
+    assert release_uploads.release_uploads_sweep(now=later) == 1
+    assert sent == [job.pk, job.pk]
+    row = job_row(job)
+    assert (row["state"], row["attempts"], row["enqueued_at"]) == ("queued", 0, later)
+    assert release_uploads.release_uploads_sweep(now=later) == 0  # sent just now
+    assert sent == [job.pk, job.pk]
+    # Both messages arrive: the job is checked and loaded once.
+    assert release_uploads.release_upload_run(job.pk).state == "succeeded"
+    after = job_row(job), state_of(released)
+    assert release_uploads.release_upload_run(job.pk).state == "succeeded"
+    assert (job_row(job), state_of(released)) == after
+    assert released.releases.count() == 2
+
+
+def test_a_queued_job_never_sent_is_sent_once_it_is_past_the_bound(queued, sent, settings):
+    settings.RELEASE_UPLOAD_STALE_SECONDS = 30
+    job, _callbacks = queued(GOOD_CSV)  # the process ended before its on-commit send
+    created = job_row(job)["created_at"]
+    assert release_uploads.release_uploads_sweep(now=created + datetime.timedelta(seconds=29)) == 0
+    assert release_uploads.release_uploads_sweep(now=created + datetime.timedelta(seconds=31)) == 1
+    assert sent == [job.pk]
+
+
+def test_a_duplicate_task_for_a_running_job_changes_nothing(queued, released):
+    job, _callbacks = queued(GOOD_CSV)
+    release_uploads._claim(job.pk)
+    before = job_row(job), state_of(released)
+    again = release_uploads.release_upload_run(job.pk)
+    assert (again.state, again.attempts) == ("running", 1)
+    assert (job_row(job), state_of(released)) == before
+
+
+def test_after_the_last_attempt_the_job_fails_with_the_message_and_its_file_is_gone(
+    queued, released, sent
+):
+    job, _callbacks = queued(GOOD_CSV)
+    before = release_state(released), LedgerEntry.objects.count()
+    for attempt in range(1, release_uploads.MAX_ATTEMPTS):
+        assert killed(job) == attempt
+        assert release_uploads.release_uploads_sweep() == 1
+        assert job_row(job)["state"] == "queued"
+    assert killed(job) == 3
+    assert release_uploads.release_uploads_sweep() == 1
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.file.name, job.release) == ("failed", 3, "", None)
+    assert job.error == "The check stopped (the worker ended); upload the file again."
+    assert job.finished_at is not None
+    assert sent == [job.pk, job.pk]  # the two attempts after the first; none after the last
+    assert upload_folders() == []
+    assert (release_state(released), LedgerEntry.objects.count()) == before
+    # Nothing is left to do: later sweeps and a late duplicate task change nothing.
+    ended = job_row(job)
+    assert release_uploads.release_uploads_sweep() == 0
+    assert release_uploads.release_upload_run(job.pk).state == "failed"
+    assert (job_row(job), sent) == (ended, [job.pk, job.pk])
+
+
+def test_a_worker_taken_over_cannot_finish_the_job_too(queued, released, sent):
+    """The old worker was slow, not dead: its load ends after the sweep took the job over, and
+    again after the new attempt claimed it. Both times it is rolled back; the taker's stands."""
+    job, _callbacks = queued(GOOD_CSV)
+    old, attempt = release_uploads._claim(job.pk)
+    ReleaseUpload.objects.filter(pk=job.pk).update(progress_at=long_ago())
+    assert release_uploads.release_uploads_sweep() == 1
+    before = state_of(released)
+    with pytest.raises(release_uploads.Superseded):
+        release_uploads._check_and_load(old, attempt)  # the job is queued again
+    assert state_of(released) == before  # no release, no ledger entry, the file still there
+    assert job_row(job)["state"] == "queued"
+    new, new_attempt = release_uploads._claim(job.pk)
+    assert new_attempt == 2
+    with pytest.raises(release_uploads.Superseded):
+        release_uploads._check_and_load(old, attempt)  # another attempt is the current one
+    assert state_of(released) == before
+    row = job_row(job)
+    assert (row["state"], row["attempts"], row["release_id"]) == ("running", 2, None)
+    entries = LedgerEntry.objects.count()
+    done = release_uploads._check_and_load(new, new_attempt)
+    assert (done.state, done.release.sequence) == ("succeeded", 2)
+    assert released.releases.count() == 2
+    assert LedgerEntry.objects.count() == entries + 1
+    assert upload_folders() == []
+
+
+def test_the_sweep_task_runs_the_sweep(queued, sent):
+    job, _callbacks = queued(GOOD_CSV)
+    killed(job)
+    assert tasks.sweep_release_uploads() == 1
+    assert sent == [job.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_ingest_still_beats_and_the_sweep_leaves_it_alone(
+    released, steward, gated, monkeypatch
+):
+    """PostgreSQL: with the counts stuck (the file's reading waits at a gate), the progress
+    thread still writes ``progress_at``; the sweep sees a live job and does nothing."""
+    sent = []  # the job commits for real here: keep its task from the broker, run it below
+    monkeypatch.setattr(tasks.release_upload_run, "delay", sent.append)
+    monkeypatch.setattr(release_uploads, "HEARTBEAT_SECONDS", 0.2)
+    text = generated_csv(5_000)
+    gated["gate"] = gate_after(text, 3_000)
+    job = release_uploads.release_upload_start(
+        actor=steward, resource=released, upload=csv_upload(text)
+    )
+    worker = threading.Thread(target=run_and_close, args=(job.pk,))
+    worker.start()
+    try:
+        gated["ready"].wait(timeout=30)
+        gated["file"].reached.wait(timeout=30)
+        first = wait_for(
+            lambda: ReleaseUpload.objects.filter(pk=job.pk, rows_checked=3_000).first()
+        )
+        beat = wait_for(
+            lambda: ReleaseUpload.objects.filter(
+                pk=job.pk, progress_at__gt=first.progress_at
+            ).first()
+        )
+        assert (beat.state, beat.attempts, beat.rows_checked) == ("running", 1, 3_000)
+        assert release_uploads.release_uploads_sweep() == 0
+        assert sent == [job.pk]
+    finally:
+        gated["file"].opened.set()
+        worker.join(timeout=60)
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.release.row_count) == ("succeeded", 1, 5_000)
+    assert released.releases.count() == 2
