@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0004_release_upload'),
+        ('catalog', '0005_resource_title_index'),
     ]
 
     operations = [
