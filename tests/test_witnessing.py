@@ -32,10 +32,21 @@ ROOT = Path(__file__).resolve().parent.parent
 WITNESS = ROOT / "tools" / "govshare_witness.py"
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free port never handed to another witness of this run. A witness binds its port only
+    when started, so two witnesses made one after the other could be given the same free port:
+    the second would then find the first answering there and take its cosignatures for its
+    own ("answered 200 without a valid cosignature")."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 class Witness:
