@@ -324,6 +324,22 @@ def request_draft(released, requester, departments):
     )
 
 
+@pytest.fixture
+def approved(request_draft, requester, steward, reviewer):
+    """The draft request submitted, endorsed by the owner and approved by the office."""
+    from access_requests import services as request_services
+
+    request_services.request_submit(actor=requester, request=request_draft)
+    request_services.request_endorse(actor=steward, request=request_draft, reason="Lawful.")
+    request_services.request_approve(actor=reviewer, request=request_draft)
+    return request_draft
+
+
+@pytest.fixture
+def auditor(departments):
+    return make_user("auditor", departments["OFFICE"], Membership.Role.AUDITOR)
+
+
 @pytest.fixture(scope="session")
 def _ledger_key_file(tmp_path_factory):
     from ledger.keys import write_new_key

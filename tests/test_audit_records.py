@@ -4,27 +4,9 @@
 import html
 import re
 
-import pytest
-
-from access_requests import services as rs
 from audit.records import entry_shown
-from departments.models import Membership
 from ledger.models import LedgerEntry
 from rights.models import Grant
-from tests.conftest import make_user
-
-
-@pytest.fixture
-def approved(request_draft, requester, steward, reviewer):
-    rs.request_submit(actor=requester, request=request_draft)
-    rs.request_endorse(actor=steward, request=request_draft, reason="Lawful.")
-    rs.request_approve(actor=reviewer, request=request_draft)
-    return request_draft
-
-
-@pytest.fixture
-def auditor(departments):
-    return make_user("auditor", departments["OFFICE"], Membership.Role.AUDITOR)
 
 
 def approval():

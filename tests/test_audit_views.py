@@ -5,7 +5,6 @@ import json
 import pytest
 from django.test import RequestFactory
 
-from access_requests import services as rs
 from audit.models import AccessLog
 from audit.services import access_log_record
 from departments.models import Membership
@@ -15,21 +14,8 @@ from tests.conftest import make_user
 
 
 @pytest.fixture
-def approved(request_draft, requester, steward, reviewer):
-    rs.request_submit(actor=requester, request=request_draft)
-    rs.request_endorse(actor=steward, request=request_draft, reason="Lawful.")
-    rs.request_approve(actor=reviewer, request=request_draft)
-    return request_draft
-
-
-@pytest.fixture
 def police(departments):
     return make_user("police_clerk", departments["POLICE"], Membership.Role.REQUESTER)
-
-
-@pytest.fixture
-def auditor(departments):
-    return make_user("auditor", departments["OFFICE"], Membership.Role.AUDITOR)
 
 
 def approve_index():
