@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -264,16 +265,21 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     step, done = STEPS[action]
     form = _decision_form(action, list(access_request.items.all()), request.POST)
     valid = form is None or form.is_valid()
-    # A step the user cannot take now goes to the service as it is, which says why not.
-    offered = action in _available_actions(request.user, access_request)
-    if offered and form is not None and not valid:
-        return _detail(request, access_request, (action, form))
     try:
-        step(
-            actor=request.user,
-            request=access_request,
-            **(_step_input(form) if valid else {}),
-        )
+        with transaction.atomic():
+            # Whether the step is offered is read under the row lock the service takes too, so a
+            # refused input never reaches a step that another user's move has just made possible.
+            Request.objects.select_for_update().filter(pk=access_request.pk).values_list("pk").get()
+            access_request.refresh_from_db()
+            offered = action in _available_actions(request.user, access_request)
+            if offered and form is not None and not valid:
+                return _detail(request, access_request, (action, form))
+            # A step the user cannot take now goes to the service as it is, which says why not.
+            step(
+                actor=request.user,
+                request=access_request,
+                **(_step_input(form) if valid else {}),
+            )
     except ValidationError as exc:
         if form is None or not offered:
             messages.error(request, error_message(exc))

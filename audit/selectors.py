@@ -1,5 +1,6 @@
 """Reads for the ledger and the access log, filtered by who may see them."""
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,7 +43,8 @@ def ledger_search(
     if event:
         queryset = queryset.filter(entry_type__startswith=event)
     if department:
-        queryset = queryset.filter(departments__regex=rf"(^| ){department}( |$)")
+        # A code is letters, digits and underscores; anything else matches literally (nothing).
+        queryset = queryset.filter(departments__regex=rf"(^| ){re.escape(department)}( |$)")
     if subject:
         queryset = queryset.filter(subject__contains=subject)
     return queryset

@@ -3,7 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from audit import records, selectors, trail
 from audit.api import receipt_response
 from audit.models import ACTION_LABELS
 from catalog.selectors import resource_for_user
+from departments.models import department_code_validator
 from departments.permissions import (
     can_open_audit_search,
     can_read_access_log,
@@ -92,6 +94,12 @@ def auditor_search(request: HttpRequest) -> HttpResponse:
             )
         )
     params = request.GET
+    department = params.get("department", "").strip().upper()
+    if department:
+        try:
+            department_code_validator(department)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))  # the code's own rule, translated
     entries = selectors.ledger_search(
         request.user,
         event=params.get("event", "").strip(),

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -23,6 +22,7 @@ from catalog.models import Resource
 from core.exceptions import DomainError
 from core.forms import add_service_errors
 from core.paging import CheapCountPaginator
+from core.templatetags.numbers import grouped
 from core.views import step_response
 from departments.permissions import can_manage_resource, steward_departments
 
@@ -209,7 +209,7 @@ def progress_summary(job):
     if job.state == job.State.SUCCEEDED:
         return ngettext(
             "%(n)s row checked and loaded.", "%(n)s rows checked and loaded.", job.rows_checked
-        ) % {"n": _number(job.rows_checked)}
+        ) % {"n": grouped(job.rows_checked)}
     if job.state == job.State.FAILED:
         if not job.report:
             return job.error
@@ -217,18 +217,19 @@ def progress_summary(job):
             "%(checked)s rows checked; %(n)s problem found.",
             "%(checked)s rows checked; %(n)s problems found.",
             job.problems_so_far,
-        ) % {"checked": _number(job.rows_checked), "n": _number(job.problems_so_far)}
+        ) % {"checked": grouped(job.rows_checked), "n": grouped(job.problems_so_far)}
     if job.state == job.State.QUEUED:
         return _("Waiting for a worker to check the file.")
-    if job.state == job.State.RUNNING and job.progress_at is None:
+    # No row checked yet (the heartbeat may already beat): the count, or the total, so far.
+    if job.state == job.State.RUNNING and not job.rows_checked:
         if total is None:
             return _("Counting the rows of the file.")
         return ngettext("Checking %(total)s row.", "Checking %(total)s rows.", total) % {
-            "total": _number(total)
+            "total": grouped(total)
         }
-    checked = _number(job.rows_checked)
+    checked = grouped(job.rows_checked)
     problems = ngettext("%(n)s problem so far", "%(n)s problems so far", job.problems_so_far) % {
-        "n": _number(job.problems_so_far)
+        "n": grouped(job.problems_so_far)
     }
     if total is None:
         return _("%(checked)s rows checked; %(problems)s.") % {
@@ -237,13 +238,9 @@ def progress_summary(job):
         }
     return _("%(checked)s of %(total)s rows checked; %(problems)s.") % {
         "checked": checked,
-        "total": _number(total),
+        "total": grouped(total),
         "problems": problems,
     }
-
-
-def _number(value):
-    return number_format(value, force_grouping=True)
 
 
 def release_upload_detail(request, pk, job):
@@ -256,7 +253,7 @@ def release_upload_detail(request, pk, job):
             "resource": job.resource,
             "summary": progress_summary(job),
             # A bar with a value once there are counts to show; until then an indeterminate one.
-            "counted": job.rows_total is not None and (job.finished or job.progress_at),
+            "counted": job.rows_total is not None and (job.finished or job.rows_checked > 0),
             "accepted": _("Release %(n)d accepted: %(rows)d rows.")
             % {"n": job.release.sequence, "rows": job.release.row_count}
             if job.release

@@ -183,10 +183,13 @@ class KeysetCursor:
             if kind is datetime.datetime:
                 try:
                     moment = datetime.datetime.fromisoformat(value)
-                except (TypeError, ValueError) as exc:
+                    if moment.tzinfo is None:  # the list gave out aware times only
+                        raise ValueError("naive time")
+                    # In the database's zone: a time past 9999-12-31 there is refused here,
+                    # not by the query.
+                    moment.astimezone(datetime.UTC)
+                except (TypeError, ValueError, OverflowError) as exc:
                     raise BadCursor(_("The cursor is not one this list gave out.")) from exc
-                if moment.tzinfo is None:  # the list gave out aware times only
-                    raise BadCursor(_("The cursor is not one this list gave out."))
                 values[index] = moment
                 continue
             if type(value) is not kind or (kind is int and not -_BIGINT < value < _BIGINT):

@@ -69,8 +69,7 @@ def navigation_current(request: HttpRequest) -> dict[str, dict[str, str]]:
 
 def home_tasks(request: HttpRequest) -> dict[str, Callable[[], int]]:
     """``nav_task_count``: how many tasks wait on the home page, for the navigation. A callable,
-    so only a page that shows the navigation runs its COUNT queries (one per kind of task the
-    user's roles can hold)."""
+    so only a page that shows the navigation runs its one counting query (``task_count``)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}

@@ -32,7 +32,7 @@ class DeliveryAdmin(ServiceOnlyAdminMixin, SimpleHistoryAdmin):
         "grant__grantee_department",
     ]
     search_fields = ["=id", "=grant__id", "period_key", "sha256"]
-    list_select_related = ["grant"]
+    list_select_related = ["grant__grantee_department", "grant__resource"]  # Grant.__str__
     change_list_template = "admin/sharing/delivery/change_list.html"
     actions = [
         service_action(

@@ -4,6 +4,9 @@
 import html
 import re
 
+import pytest
+from django.urls import reverse
+
 from audit.records import entry_shown
 from ledger.models import LedgerEntry
 from rights.models import Grant
@@ -127,3 +130,14 @@ def test_record_rows_keep_unknown_fields_readable(approved):
     shown = entry_shown(entry)
     assert shown.raw.encode("utf-8") == entry.entry_bytes
     assert shown.row("nothing") is None
+
+
+@pytest.mark.parametrize("code", ["(", "[A-Z]+", "HEALTH|CIVIL", "a" * 40])
+def test_a_department_that_is_no_code_is_a_message_not_a_500(client, auditor, approved, code):
+    """The code goes into a regular expression: what is not a department code matches nothing
+    and the page says why, on both databases."""
+    client.force_login(auditor)
+    response = client.get(reverse("audit:search"), {"department": code})
+    assert response.status_code == 200
+    assert "Use 2 to 32 capital letters, digits or underscores" in response.content.decode()
+    assert list(response.context["entries"]) == []

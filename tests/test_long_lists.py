@@ -4,7 +4,9 @@ of queries on every page, with keyset cursors in the API and plans that read an 
 The rows go straight into the tables (bulk_create): what is measured is the reading side.
 """
 
+import base64
 import datetime
+import json
 
 import pytest
 from django.db import connection
@@ -413,3 +415,15 @@ def test_the_department_lists_read_their_ordering_index_on_postgres(
     plan = _plan(requests)
     assert "request_dept_created" in plan, plan
     assert "Seq Scan on access_requests_request" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59-14:00", "2026-12-01T10:00:00", "not a time", "2026-13-01"]
+)
+def test_a_bad_time_in_a_grants_cursor_is_a_400(requester, moment):
+    """A time past year 9999 in UTC (a valid ISO string), a time without its zone, or no time at
+    all: 400 naming the cursor, never the database's overflow."""
+    token = base64.urlsafe_b64encode(json.dumps([1, moment, 1]).encode()).decode().rstrip("=")
+    response = api(requester).get("/api/v1/grants/", {"cursor": token})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"cursor": ["The cursor is not one this list gave out."]}

@@ -251,9 +251,11 @@ def test_the_progress_writer_of_a_taken_over_attempt_writes_nothing(queued):
 
 def test_the_progress_writer_leaves_an_ended_job_alone(queued):
     job, _callbacks = queued(GOOD_CSV)
+    # Ended under this very attempt: only the running state lets the writer in.
+    ReleaseUpload.objects.filter(pk=job.pk).update(state="succeeded", attempts=1)
     report = Report(max_errors=100)
     report.row_count = 99
-    release_uploads._ProgressWriter(job.pk, 1, report).write()  # still queued
+    release_uploads._ProgressWriter(job.pk, 1, report).write()
     job.refresh_from_db()
     assert (job.rows_checked, job.progress_at) == (0, None)
 
@@ -421,7 +423,8 @@ def test_status_json_while_running_and_when_done(client, queued, steward, releas
 
 def test_running_without_counts_yet_says_how_many_rows_it_checks(client, queued, steward):
     job, _callbacks = queued(GOOD_CSV)
-    ReleaseUpload.objects.filter(pk=job.pk).update(state="running", rows_total=200_000)
+    release_uploads._claim(job.pk)  # running, with its first heartbeat
+    ReleaseUpload.objects.filter(pk=job.pk).update(rows_total=200_000)  # counted, none checked
     client.force_login(steward)
     page = client.get(job.get_absolute_url()).content.decode()
     assert "Checking 200,000 rows." in page

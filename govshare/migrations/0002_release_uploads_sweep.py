@@ -31,7 +31,11 @@ def seed_schedule(apps, schema_editor):
     for name, task, every, period, description in INTERVAL_JOBS:
         if name in existing:
             continue
-        interval, _ = IntervalSchedule.objects.using(db).get_or_create(every=every, period=period)
+        # No unique constraint on schedules, and the office adds them in admin: take any one.
+        schedules = IntervalSchedule.objects.using(db)
+        interval = schedules.filter(every=every, period=period).order_by("pk").first()
+        if interval is None:
+            interval = schedules.create(every=every, period=period)
         PeriodicTask.objects.using(db).create(
             name=name, task=task, interval=interval, description=description
         )
