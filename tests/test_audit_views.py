@@ -110,3 +110,19 @@ def test_auditor_reads_the_access_log_in_admin_read_only(client, auditor):
     client.force_login(auditor)
     assert client.get("/admin/audit/accesslog/").status_code == 200
     assert client.get("/admin/audit/accesslog/add/").status_code == 403
+
+
+def test_a_trail_lists_only_the_entries_naming_the_readers_department(client, approved, requester):
+    """An entry about the request that does not name CIVIL stays out of CIVIL's trail."""
+    from ledger.services import ledger_append
+
+    ledger_append(event="request.endorse", departments=["HEALTH"], subject={"request": approved.pk})
+    client.force_login(requester)
+    page = client.get(f"/audit/trail/request/{approved.pk}/")
+    assert [i.code for i in page.context["items"] if i.source == "ledger"] == [
+        "request.submit",
+        "request.endorse",
+        "agreement.generated",
+        "request.approve",
+    ]
+    assert LedgerEntry.objects.filter(entry_type="request.endorse").count() == 2
